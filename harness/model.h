@@ -1,0 +1,142 @@
+/* model.h: the transformer classifier engine: Hugging Face BERT / DistilBERT / RoBERTa sequence
+ * classifiers loaded from config.json + model.safetensors, batched forward and backward on OpenBLAS. */
+#ifndef FAITH_MODEL_H
+#define FAITH_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define FAITH_MAX_CLASSES 64
+#define FAITH_LABEL_MAX 64
+
+typedef enum faith_arch { FAITH_ARCH_BERT = 0, FAITH_ARCH_DISTILBERT, FAITH_ARCH_ROBERTA } faith_arch;
+
+/* Architecture hyper-parameters, as read from (or written to) config.json. Plain data. */
+typedef struct faith_model_config {
+    faith_arch arch;
+    int32_t n_layers, n_heads, d_model, d_ffn;
+    int32_t vocab_size, max_pos, type_vocab_size; /* type_vocab_size 0 for DistilBERT */
+    int32_t n_classes;
+    int32_t pad_token_id;                          /* RoBERTa positions start at pad_token_id + 1 */
+    float ln_eps;
+    float hidden_dropout, attn_dropout, classifier_dropout; /* used only by training */
+    char labels[FAITH_MAX_CLASSES][FAITH_LABEL_MAX]; /* id2label names ("LABEL_0" when absent) */
+} faith_model_config;
+
+const char *faith_arch_name(faith_arch a);                  /* "bert", "distilbert", "roberta" */
+int faith_arch_parse(const char *name, faith_arch *out);   /* FAITH_ERR_ARG if unknown */
+
+typedef struct faith_model faith_model;
+
+/* One batch of variable-length sequences. Row b has len[b] valid tokens (1..T); positions
+ * t >= len[b] are padding: never attended to, their outputs unspecified. */
+typedef struct faith_batch {
+    int32_t B, T;
+    const int32_t *ids;         /* (B, T) token ids; required (RoBERTa positions derive from ids) */
+    const int32_t *type_ids;    /* (B, T) token type ids, or NULL for all zeros */
+    const int32_t *len;         /* (B) */
+    const float *word_embeds;   /* (B, T, C) used instead of the word-embedding lookup, or NULL */
+} faith_batch;
+
+/* What a forward keeps after it returns (it always writes logits). */
+enum {
+    FAITH_FWD_KEEP_ACTS = 1u << 0,   /* keep what faith_model_backward needs */
+    FAITH_FWD_HIDDEN = 1u << 1,      /* keep every layer's hidden states: faith_model_hidden() */
+    FAITH_FWD_ATTN = 1u << 2,        /* keep every layer's attention probs: faith_model_attention() */
+    FAITH_FWD_DROPOUT = 1u << 3      /* training mode: dropout on (needs faith_model_set_dropout_seed) */
+};
+
+/* Load config.json + model.safetensors from dir. Every tensor is validated (names, dtypes F32/F16/BF16,
+ * shapes implied by config.json, offsets inside the file and non-overlapping); failures name the file
+ * and tensor. */
+int faith_model_load(const char *dir, faith_model **out, faith_err *err);
+
+/* A new model with N(0, 0.02) weights (biases 0, LayerNorm weight 1), as Hugging Face initialises. */
+int faith_model_create_random(const faith_model_config *cfg, uint64_t seed, faith_model **out,
+                              faith_err *err);
+
+/* Write config.json and model.safetensors (F32, Hugging Face tensor names with the arch prefix)
+ * into dir (created if missing), each atomically (temp file + rename). Tokenizer files are not
+ * written here. */
+int faith_model_save(const faith_model *m, const char *dir, faith_err *err);
+
+void faith_model_free(faith_model *m); /* NULL is a no-op */
+
+const faith_model_config *faith_model_cfg(const faith_model *m);
+
+/* Forward a batch; logits (B, K). Activations live in a workspace owned by the model, grown when a
+ * batch needs more and reused after: no allocation per call once warm. A row's logits do not depend
+ * on the other rows or on T. */
+int faith_model_forward(faith_model *m, const faith_batch *b, unsigned flags, float *logits,
+                        faith_err *err);
+
+/* Backward from dlogits (B, K) of the last forward (which must have had FAITH_FWD_KEEP_ACTS).
+ * Writes the gradient with respect to each token's word-embedding vector into d_word_embeds
+ * (B, T, C) (NULL to skip). When weight gradients are enabled it also accumulates them. */
+int faith_model_backward(faith_model *m, const float *dlogits, float *d_word_embeds, faith_err *err);
+
+/* Hidden states of the last forward with FAITH_FWD_HIDDEN: layer 0 is the embedding output,
+ * layer l (1..L) the output of encoder layer l; (B, T, C). NULL when not kept. */
+const float *faith_model_hidden(const faith_model *m, int layer);
+
+/* Attention probabilities of encoder layer l (0..L-1) from the last forward with FAITH_FWD_ATTN;
+ * (B, NH, T, T), rows and columns past len[b] are zero. NULL when not kept. */
+const float *faith_model_attention(const faith_model *m, int layer);
+
+/* Gradient with respect to layer l's attention probabilities, from the last backward when the
+ * forward had FAITH_FWD_ATTN|FAITH_FWD_KEEP_ACTS; (B, NH, T, T). NULL when not kept. */
+const float *faith_model_attention_grad(const faith_model *m, int layer);
+
+/* The word-embedding matrix (V, C). */
+const float *faith_model_word_embeddings(const faith_model *m);
+
+/* ---- training support ---- */
+
+/* All parameters in one allocation, in the order of faith_model_param_at(). */
+float *faith_model_params(faith_model *m, size_t *n);
+/* Gradient buffer (same layout as params), allocated and zeroed by the first enable call. While
+ * enabled, backward accumulates weight gradients into it. */
+int faith_model_enable_grads(faith_model *m, int on, faith_err *err);
+float *faith_model_grads(faith_model *m);
+void faith_model_zero_grads(faith_model *m);
+
+/* Named view of one parameter tensor. name is Hugging Face's, with the arch prefix
+ * ("bert.encoder.layer.0.attention.self.query.weight", "classifier.weight"). */
+typedef struct faith_param_view {
+    const char *name;
+    size_t offset;          /* in floats, into faith_model_params() */
+    int32_t ndim;
+    int64_t shape[2];
+    int is_encoder;         /* 1 for embeddings and encoder layers, 0 for the classification head */
+    int layer;              /* encoder layer index, -1 for embeddings and head */
+} faith_param_view;
+size_t faith_model_param_count(const faith_model *m);
+const faith_param_view *faith_model_param_at(const faith_model *m, size_t i);
+
+/* Seed for dropout masks in the next FAITH_FWD_DROPOUT forward (counter-based, deterministic). */
+void faith_model_set_dropout_seed(faith_model *m, uint64_t seed);
+
+/* Re-initialise the classification head and the top n_layers encoder layers with N(0, 0.02)
+ * (model-randomisation sanity check, Adebayo et al. 2018). */
+void faith_model_randomize_top(faith_model *m, int n_layers, uint64_t seed);
+
+/* ---- outputs ---- */
+
+typedef enum faith_output { FAITH_OUT_PROB = 0, FAITH_OUT_LOGIT, FAITH_OUT_LOGPROB } faith_output;
+const char *faith_output_name(faith_output o);
+int faith_output_parse(const char *s, faith_output *out);
+
+/* The chosen scalar of one row of logits (K) for class target, computed in double; when dlogits
+ * (K) is not NULL also its gradient with respect to the logits. */
+double faith_output_value(faith_output o, const float *logits, int K, int target, float *dlogits);
+
+/* Softmax of one row of logits (K) into probs (K), in double for stability. */
+void faith_softmax_row(const float *logits, int K, double *probs);
+
+/* Use n BLAS threads (OpenBLAS's pool is the only thread pool in Faith). n <= 0: leave as is. */
+void faith_set_threads(int n);
+int faith_get_threads(void);
+
+#endif
