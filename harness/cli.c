@@ -12,6 +12,13 @@
 
 static const faith_command COMMANDS[] = {
     {"version", "print the version, commit and library versions", faith_cmd_version},
+    {"init-model", "create a randomly initialised BERT/DistilBERT/RoBERTa classifier in Hugging Face layout", faith_cmd_init_model},
+    {"predict", "print tokens, logits, probabilities and the predicted label of a model for inputs", faith_cmd_predict},
+    {"bench", "measure sgemm peak and model forward/backward throughput (optionally vs PyTorch)", faith_cmd_bench},
+    {"gen", "generate a synthetic dataset with known true rationales (gen synth)", faith_cmd_gen},
+    {"explain", "explain one input with any explainer and print token and word scores", faith_cmd_explain},
+    {"train", "train or fine-tune a classifier (AdamW, length buckets, dev evals, MPI data-parallel)", faith_cmd_train},
+    {"run", "run a benchmark config: explainers x metrics over a dataset, sharded over MPI", faith_cmd_run},
 };
 
 const faith_command *faith_commands(int *n)

@@ -4,5 +4,12 @@
 #define FAITH_COMMANDS_H
 
 int faith_cmd_version(int argc, char **argv);
+int faith_cmd_gen(int argc, char **argv);
+int faith_cmd_explain(int argc, char **argv);
+int faith_cmd_train(int argc, char **argv);
+int faith_cmd_run(int argc, char **argv);
+int faith_cmd_init_model(int argc, char **argv);
+int faith_cmd_predict(int argc, char **argv);
+int faith_cmd_bench(int argc, char **argv);
 
 #endif

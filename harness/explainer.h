@@ -63,6 +63,12 @@ void faith_explainer_free(faith_explainer *e);
 /* Resolved parameters including the shared ones. */
 cJSON *faith_explainer_params_json(const faith_explainer *e);
 
+/* Explain one example with the configured explainer: runs ops->explain with env->output replaced
+ * by e->output, fills extra (NAN when not reported) and zeroes special-token scores when
+ * special=zero. Errors are prefixed with "explainers.<name>: ". */
+int faith_explainer_explain(const faith_explainer *e, const faith_env *env, const faith_item *it,
+                            float *scores, faith_explain_extra *extra, faith_err *err);
+
 /* Resolve the target class from the spec, the prediction and the gold label (-1 if none).
  * FAITH_ERR_ARG when gold is asked for but missing, or the fixed class is out of range. */
 int faith_explainer_target(const faith_explainer *e, int32_t pred, int32_t gold, int32_t n_classes,

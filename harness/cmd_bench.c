@@ -1,0 +1,206 @@
+/* cmd_bench.c: `faith bench`: this machine's sgemm peak, then the model's forward and
+ * forward+backward throughput, achieved GFLOP/s, share of peak and peak RSS; optionally PyTorch. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "model.h"
+#include "rng.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Best of three square sgemms of size n: GFLOP/s. */
+static double sgemm_peak(int n)
+{
+    float *a = faith_xmalloc(sizeof(float) * (size_t)n * n), *b = faith_xmalloc(sizeof(float) * (size_t)n * n);
+    float *c = faith_xmalloc(sizeof(float) * (size_t)n * n);
+    for (size_t i = 0; i < (size_t)n * n; i++) a[i] = b[i] = (float)(i % 13) * 0.01f;
+    double best = 1e30;
+    for (int r = 0; r < 3; r++) {
+        double t = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        t = now() - t;
+        best = t < best ? t : best;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * n * (double)n * n / best / 1e9;
+}
+
+/* Multiply-adds x2 of one forward: linears over B*T rows, attention over T x T per head, the head. */
+static void model_flops(const faith_model_config *c, int B, int T, double *lin, double *att)
+{
+    double N = (double)B * T, C = c->d_model, F = c->d_ffn;
+    *lin = c->n_layers * (2 * N * C * 3 * C + 2 * N * C * C + 4 * N * C * F) + 2.0 * B * C * (C + c->n_classes);
+    *att = c->n_layers * 4.0 * B * (double)T * T * C;
+}
+
+/* PyTorch reference of the same shapes (nn.TransformerEncoderLayer is post-LN with GELU like BERT). */
+static const char *TORCH_SCRIPT =
+    "import sys, time, torch\n"
+    "torch.set_num_threads(1)\n"
+    "L, C, H, F, V, B, T, it = map(int, sys.argv[1:9])\n"
+    "emb = torch.nn.Embedding(V, C)\n"
+    "layer = lambda: torch.nn.TransformerEncoderLayer(C, H, F, dropout=0.0, activation='gelu', batch_first=True)\n"
+    "enc = torch.nn.Sequential(*[layer() for _ in range(L)]).eval()\n"
+    "ids = torch.randint(3, V, (B, T))\n"
+    "with torch.no_grad():\n"
+    "    enc(emb(ids))\n"
+    "    t = time.time()\n"
+    "    for _ in range(it): enc(emb(ids))\n"
+    "    fwd = B * it / (time.time() - t)\n"
+    "for p in enc.parameters(): p.requires_grad_(False)\n"
+    "t = time.time()\n"
+    "for _ in range(it):\n"
+    "    x = emb(ids).detach().requires_grad_(True)\n"
+    "    enc(x)[:, 0].sum().backward()\n"
+    "bwd = B * it / (time.time() - t)\n"
+    "print(f'{fwd} {bwd}')\n";
+
+static int torch_bench(const faith_model_config *c, int B, int T, int iters, double *fwd, double *bwd, char *why,
+                       size_t cap)
+{
+    const char *env = getenv("FAITH_PYTHON");
+    const char *cands[] = {env ? env : "python3", "python3", "/usr/bin/python3"};
+    const char *py = NULL;
+    char cmd[8192];
+    for (int i = 0; i < 3 && !py; i++) {
+        snprintf(cmd, sizeof cmd, "%s -c 'import torch' >/dev/null 2>&1", cands[i]);
+        if (system(cmd) == 0) py = cands[i];
+    }
+    if (!py) {
+        snprintf(why, cap, "PyTorch is not importable by python3 or /usr/bin/python3 (set FAITH_PYTHON to a python with torch)");
+        return -1;
+    }
+    char path[] = "/tmp/faith-bench-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || write(fd, TORCH_SCRIPT, strlen(TORCH_SCRIPT)) < 0) {
+        snprintf(why, cap, "cannot write a temporary script");
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    snprintf(cmd, sizeof cmd, "%s %s %d %d %d %d %d %d %d %d", py, path, c->n_layers, c->d_model, c->n_heads,
+             c->d_ffn, c->vocab_size, B, T, iters);
+    FILE *p = popen(cmd, "r");
+    int ok = p && fscanf(p, "%lf %lf", fwd, bwd) == 2;
+    if (p) pclose(p);
+    unlink(path);
+    if (!ok) snprintf(why, cap, "the PyTorch script failed (%s)", py);
+    return ok ? 0 : -1;
+}
+
+static int run(faith_opt *o, int no, faith_err *err)
+{
+    const char *dir = faith_opt_str(o, no, "model", NULL);
+    if (!dir) return faith_err_set(err, FAITH_ERR_ARG, "bench: --model DIR is required");
+    int64_t T, B, th, iters;
+    FAITH_TRY(faith_opt_int(o, no, "seq", 128, 1, 1 << 16, &T, err));
+    FAITH_TRY(faith_opt_int(o, no, "batch", 32, 1, 1 << 16, &B, err));
+    FAITH_TRY(faith_opt_int(o, no, "threads", 0, 0, 1024, &th, err));
+    FAITH_TRY(faith_opt_int(o, no, "iters", 3, 1, 1 << 20, &iters, err));
+    faith_set_threads((int)th);
+    faith_model *m;
+    FAITH_TRY(faith_model_load(dir, &m, err));
+    const faith_model_config *c = faith_model_cfg(m);
+    size_t N = (size_t)B * T;
+    int32_t *ids = faith_xmalloc(sizeof(int32_t) * N), *len = faith_xmalloc(sizeof(int32_t) * (size_t)B);
+    faith_rng r;
+    faith_rng_init(&r, 1, 0, "bench");
+    int lo = c->vocab_size > 3 ? 3 : 0; /* away from RoBERTa's pad id */
+    for (size_t i = 0; i < N; i++) ids[i] = lo + (int32_t)faith_rng_below(&r, (uint64_t)(c->vocab_size - lo));
+    for (int64_t b = 0; b < B; b++) len[b] = (int32_t)T;
+    float *logits = faith_xmalloc(sizeof(float) * (size_t)B * c->n_classes);
+    float *dl = faith_xcalloc((size_t)B * c->n_classes, sizeof(float));
+    float *dwe = faith_xmalloc(sizeof(float) * N * (size_t)c->d_model);
+    for (int64_t b = 0; b < B; b++) dl[b * c->n_classes] = 1.0f;
+    faith_batch batch = {(int32_t)B, (int32_t)T, ids, NULL, len, NULL};
+    double peak = sgemm_peak(1536), lin, att;
+    model_flops(c, (int)B, (int)T, &lin, &att);
+    int rc = faith_model_forward(m, &batch, 0, logits, err); /* warm-up: grows the workspace */
+    double t = now();
+    for (int64_t i = 0; i < iters && rc == FAITH_OK; i++) rc = faith_model_forward(m, &batch, 0, logits, err);
+    double tf = (now() - t) / (double)iters;
+    if (rc == FAITH_OK) rc = faith_model_forward(m, &batch, FAITH_FWD_KEEP_ACTS, logits, err);
+    if (rc == FAITH_OK) rc = faith_model_backward(m, dl, dwe, err);
+    t = now();
+    for (int64_t i = 0; i < iters && rc == FAITH_OK; i++) {
+        rc = faith_model_forward(m, &batch, FAITH_FWD_KEEP_ACTS, logits, err);
+        if (rc == FAITH_OK) rc = faith_model_backward(m, dl, dwe, err);
+    }
+    double tb = (now() - t) / (double)iters;
+    if (rc == FAITH_OK) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        double fwd_fl = lin + att, bwd_fl = fwd_fl + lin + 2 * att; /* backward: input grads only */
+        double gf = fwd_fl / tf / 1e9, gb = bwd_fl / tb / 1e9;
+        double sf = (double)B / tf, sb = (double)B / tb, tsf = 0, tsb = 0;
+        char why[256] = "";
+        int torch = faith_opt_flag(o, no, "torch");
+        int have_torch = torch && torch_bench(c, (int)B, (int)T, (int)iters, &tsf, &tsb, why, sizeof why) == 0;
+        if (faith_opt_flag(o, no, "json")) {
+            printf("{\"threads\":%d,\"batch\":%lld,\"seq\":%lld,\"sgemm_peak_gflops\":%.2f,\"fwd_seq_per_s\":%.3f,"
+                   "\"fwd_gflops\":%.2f,\"fwd_pct_peak\":%.1f,\"fwdbwd_seq_per_s\":%.3f,\"fwdbwd_gflops\":%.2f,"
+                   "\"fwdbwd_pct_peak\":%.1f,\"peak_rss_mb\":%.1f",
+                   faith_get_threads(), (long long)B, (long long)T, peak, sf, gf, 100 * gf / peak, sb, gb,
+                   100 * gb / peak, ru.ru_maxrss / 1024.0);
+            if (have_torch)
+                printf(",\"torch_fwd_seq_per_s\":%.3f,\"torch_fwdbwd_seq_per_s\":%.3f,\"fwd_ratio_vs_torch\":%.3f,"
+                       "\"fwdbwd_ratio_vs_torch\":%.3f", tsf, tsb, sf / tsf, sb / tsb);
+            else if (torch) printf(",\"torch_error\":\"%s\"", why);
+            printf("}\n");
+        } else {
+            printf("model      %s, %d layers, hidden %d, %d heads, ffn %d; batch %lld x seq %lld; %d BLAS thread(s)\n",
+                   faith_arch_name(c->arch), c->n_layers, c->d_model, c->n_heads, c->d_ffn, (long long)B,
+                   (long long)T, faith_get_threads());
+            printf("sgemm peak %.1f GFLOP/s (1536^3)\n", peak);
+            printf("forward    %.2f seq/s  %.1f GFLOP/s  %.0f%% of peak\n", sf, gf, 100 * gf / peak);
+            printf("fwd+bwd    %.2f seq/s  %.1f GFLOP/s  %.0f%% of peak (gradient wrt word embeddings)\n", sb, gb,
+                   100 * gb / peak);
+            printf("peak RSS   %.1f MB\n", ru.ru_maxrss / 1024.0);
+            if (have_torch)
+                printf("torch      forward %.2f seq/s (faith %.2fx), fwd+bwd %.2f seq/s (faith %.2fx), 1 intra-op thread\n",
+                       tsf, sf / tsf, tsb, sb / tsb);
+            else if (torch) printf("torch      not run: %s\n", why);
+        }
+    }
+    free(ids);
+    free(len);
+    free(logits);
+    free(dl);
+    free(dwe);
+    faith_model_free(m);
+    return rc;
+}
+
+int faith_cmd_bench(int argc, char **argv)
+{
+    faith_opt o[] = {
+        {"model", "DIR", "model directory", 0, 0, NULL, NULL},
+        {"seq", "T", "sequence length (default 128)", 0, 0, NULL, NULL},
+        {"batch", "B", "sequences per batch (default 32)", 0, 0, NULL, NULL},
+        {"threads", "N", "BLAS threads (default: OpenBLAS's choice)", 0, 0, NULL, NULL},
+        {"iters", "N", "timed iterations (default 3)", 0, 0, NULL, NULL},
+        {"json", NULL, "print one JSON object", 0, 0, NULL, NULL},
+        {"torch", NULL, "also time an equivalent PyTorch encoder (1 thread) via python3", 0, 0, NULL, NULL},
+    };
+    int no = (int)(sizeof o / sizeof o[0]);
+    faith_err err = {0};
+    int rc = faith_opts_parse("bench", "--model DIR [options]", o, no, argc, argv, NULL, NULL, &err);
+    if (rc == 1) return 0;
+    if (rc == 0) rc = run(o, no, &err);
+    faith_opts_free(o, no);
+    return rc < 0 ? faith_cli_fail(&err) : 0;
+}

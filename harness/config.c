@@ -1,0 +1,500 @@
+/* config.c: reads a run config strictly (every key known, every type checked, paths named like
+ * "explainers[2].params"), fills defaults, creates components and hashes the canonical form. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batcher.h"
+#include "sha256.h"
+#include "zio.h"
+
+typedef struct ctx {
+    const char *label;   /* file name for messages */
+    faith_err *err;
+} ctx;
+
+static int bad(ctx *c, const char *path, const char *fmt, const char *a)
+{
+    char m[512];
+    snprintf(m, sizeof m, fmt, a);
+    return faith_err_set(c->err, FAITH_ERR_ARG, "%s: %s: %s", c->label, path[0] ? path : "(top)", m);
+}
+
+static const char *type_name(const cJSON *j)
+{
+    if (cJSON_IsObject(j)) return "an object";
+    if (cJSON_IsArray(j)) return "an array";
+    if (cJSON_IsString(j)) return "a string";
+    if (cJSON_IsNumber(j)) return "a number";
+    if (cJSON_IsBool(j)) return "a boolean";
+    if (cJSON_IsNull(j)) return "null";
+    return "an invalid value";
+}
+
+static void join(char *out, size_t cap, const char *path, const char *key)
+{
+    snprintf(out, cap, "%s%s%s", path, path[0] ? "." : "", key);
+}
+
+/* Every key of obj must be in allowed (and appear once); a near miss gets a suggestion. */
+static int check_keys(ctx *c, const cJSON *obj, const char *path, const char *const *allowed,
+                      size_t n)
+{
+    for (const cJSON *k = obj->child; k; k = k->next) {
+        char p[300];
+        join(p, sizeof p, path, k->string);
+        for (const cJSON *o = obj->child; o != k; o = o->next)
+            if (strcmp(o->string, k->string) == 0) return bad(c, p, "%s", "key given twice");
+        size_t i = 0;
+        while (i < n && strcmp(allowed[i], k->string) != 0) i++;
+        if (i < n) continue;
+        const char *near = faith_closest_name(k->string, allowed, n);
+        char hint[160] = "";
+        if (near) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+        char m[400];
+        snprintf(m, sizeof m, "unknown key%s; known keys here:", hint);
+        for (size_t j = 0; j < n; j++) {
+            size_t l = strlen(m);
+            snprintf(m + l, sizeof m - l, " %s", allowed[j]);
+        }
+        return bad(c, p, "%s", m);
+    }
+    return FAITH_OK;
+}
+
+static int want(ctx *c, const cJSON *v, const char *path, int ok, const char *what)
+{
+    if (ok) return FAITH_OK;
+    char m[200];
+    snprintf(m, sizeof m, "expected %s, got %s", what, type_name(v));
+    return bad(c, path, "%s", m);
+}
+
+static int get_str(ctx *c, const cJSON *obj, const char *path, const char *key, char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return FAITH_OK;
+    char p[300];
+    join(p, sizeof p, path, key);
+    FAITH_TRY(want(c, v, p, cJSON_IsString(v) && v->valuestring[0], "a non-empty string"));
+    free(*out);
+    *out = faith_xstrdup(v->valuestring);
+    return FAITH_OK;
+}
+
+static int get_int(ctx *c, const cJSON *obj, const char *path, const char *key, int64_t lo,
+                   int64_t hi, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return FAITH_OK;
+    char p[300], what[120];
+    join(p, sizeof p, path, key);
+    snprintf(what, sizeof what, "an integer in [%lld, %lld]", (long long)lo, (long long)hi);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    FAITH_TRY(want(c, v, p, cJSON_IsNumber(v) && d == floor(d) && d >= (double)lo && d <= (double)hi,
+                   what));
+    *out = (int64_t)d;
+    return FAITH_OK;
+}
+
+static int get_double(ctx *c, const cJSON *obj, const char *path, const char *key, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return FAITH_OK;
+    char p[300];
+    join(p, sizeof p, path, key);
+    FAITH_TRY(want(c, v, p, cJSON_IsNumber(v) && isfinite(v->valuedouble), "a number"));
+    *out = v->valuedouble;
+    return FAITH_OK;
+}
+
+static char *resolve(const char *dir, const char *p)
+{
+    if (p[0] == '/') return faith_xstrdup(p);
+    size_t n = strlen(dir) + strlen(p) + 2;
+    char *r = faith_xmalloc(n);
+    snprintf(r, n, "%s/%s", dir, p);
+    return r;
+}
+
+static int parse_dataset(ctx *c, faith_run_config *r, const cJSON *d)
+{
+    static const char *const keys[] = {"format", "path", "split", "limit", "text_column",
+                                       "pair_column", "label_column", "label_names"};
+    FAITH_TRY(want(c, d, "dataset", cJSON_IsObject(d), "an object"));
+    FAITH_TRY(check_keys(c, d, "dataset", keys, sizeof keys / sizeof keys[0]));
+    char *path = NULL;
+    FAITH_TRY(get_str(c, d, "dataset", "path", &path));
+    if (!path) return bad(c, "dataset.path", "%s", "missing (the dataset file or directory)");
+    r->dataset.path = resolve(r->dir, path);
+    free(path);
+    FAITH_TRY(get_str(c, d, "dataset", "format", &r->dataset.format));
+    FAITH_TRY(get_str(c, d, "dataset", "split", &r->dataset.split));
+    FAITH_TRY(get_int(c, d, "dataset", "limit", 0, INT64_C(1) << 40, &r->dataset.limit));
+    FAITH_TRY(get_str(c, d, "dataset", "text_column", &r->dataset.text_col));
+    FAITH_TRY(get_str(c, d, "dataset", "pair_column", &r->dataset.pair_col));
+    FAITH_TRY(get_str(c, d, "dataset", "label_column", &r->dataset.label_col));
+    const cJSON *ln = cJSON_GetObjectItemCaseSensitive(d, "label_names");
+    if (ln && !cJSON_IsNull(ln)) {
+        FAITH_TRY(want(c, ln, "dataset.label_names", cJSON_IsArray(ln), "an array of strings"));
+        int n = cJSON_GetArraySize(ln);
+        if (n > 64) return bad(c, "dataset.label_names", "%s", "more than 64 labels");
+        r->dataset.label_names = faith_xcalloc((size_t)n + 1, sizeof(char *));
+        for (int i = 0; i < n; i++) {
+            const cJSON *s = cJSON_GetArrayItem(ln, i);
+            char p[64];
+            snprintf(p, sizeof p, "dataset.label_names[%d]", i);
+            FAITH_TRY(want(c, s, p, cJSON_IsString(s), "a string"));
+            r->dataset.label_names[i] = faith_xstrdup(s->valuestring);
+            r->dataset.n_label_names = i + 1;
+        }
+    }
+    if (!r->dataset.format) r->dataset.format = faith_xstrdup("auto");
+    return FAITH_OK;
+}
+
+static int parse_components(ctx *c, const cJSON *a, const char *key, faith_component_cfg **out,
+                            int32_t *n_out)
+{
+    static const char *const keys[] = {"name", "params"};
+    FAITH_TRY(want(c, a, key, a && cJSON_IsArray(a) && cJSON_GetArraySize(a) > 0,
+                   "a non-empty array of {\"name\", \"params\"} objects"));
+    int n = cJSON_GetArraySize(a);
+    *out = faith_xcalloc((size_t)n, sizeof **out);
+    for (int i = 0; i < n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(a, i);
+        char p[64];
+        snprintf(p, sizeof p, "%s[%d]", key, i);
+        *n_out = i + 1;
+        FAITH_TRY(want(c, e, p, cJSON_IsObject(e), "an object"));
+        FAITH_TRY(check_keys(c, e, p, keys, 2));
+        FAITH_TRY(get_str(c, e, p, "name", &(*out)[i].name));
+        if (!(*out)[i].name) return bad(c, p, "%s", "missing key 'name'");
+        const cJSON *pr = cJSON_GetObjectItemCaseSensitive(e, "params");
+        if (pr && !cJSON_IsNull(pr)) {
+            char pp[80];
+            snprintf(pp, sizeof pp, "%s.params", p);
+            FAITH_TRY(want(c, pr, pp, cJSON_IsObject(pr), "an object"));
+            (*out)[i].params = cJSON_Duplicate(pr, 1);
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp((*out)[j].name, (*out)[i].name) == 0)
+                return bad(c, p, "'%s' is listed twice (each name may appear once)", (*out)[i].name);
+    }
+    return FAITH_OK;
+}
+
+static int parse_sanity(ctx *c, faith_run_config *r, const cJSON *s)
+{
+    static const char *const keys[] = {"model_randomization"};
+    static const char *const mr_keys[] = {"layers", "threshold"};
+    FAITH_TRY(want(c, s, "sanity", cJSON_IsObject(s), "an object"));
+    FAITH_TRY(check_keys(c, s, "sanity", keys, 1));
+    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(s, "model_randomization");
+    if (!mr || cJSON_IsNull(mr)) return FAITH_OK;
+    const char *p = "sanity.model_randomization";
+    FAITH_TRY(want(c, mr, p, cJSON_IsObject(mr), "an object"));
+    FAITH_TRY(check_keys(c, mr, p, mr_keys, 2));
+    int64_t layers = 1;
+    FAITH_TRY(get_int(c, mr, p, "layers", 1, 1000, &layers));
+    r->has_sanity = 1;
+    r->sanity_layers = (int32_t)layers;
+    r->sanity_threshold = 0.5;
+    FAITH_TRY(get_double(c, mr, p, "threshold", &r->sanity_threshold));
+    return FAITH_OK;
+}
+
+static int valid_name(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+static int parse_root(ctx *c, faith_run_config *r, const cJSON *root)
+{
+    static const char *const keys[] = {"name",   "seed",    "model",   "dataset", "max_length",
+                                       "explainers", "metrics", "batch", "threads", "output",
+                                       "probe",  "sanity"};
+    FAITH_TRY(want(c, root, "", cJSON_IsObject(root), "a JSON object"));
+    FAITH_TRY(check_keys(c, root, "", keys, sizeof keys / sizeof keys[0]));
+    FAITH_TRY(get_str(c, root, "", "name", &r->name));
+    if (!r->name) return bad(c, "name", "%s", "missing (names the run and its default output dir)");
+    if (!valid_name(r->name) || r->name[0] == '.')
+        return bad(c, "name", "'%s': use only letters, digits, '-', '_' and '.'", r->name);
+    int64_t v = 0;
+    FAITH_TRY(get_int(c, root, "", "seed", 0, INT64_C(1) << 53, &v));
+    r->seed = (uint64_t)v;
+    char *model = NULL;
+    FAITH_TRY(get_str(c, root, "", "model", &model));
+    if (!model) return bad(c, "model", "%s", "missing (a model directory)");
+    r->model_dir = resolve(r->dir, model);
+    free(model);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "dataset");
+    if (!d) return bad(c, "dataset", "%s", "missing");
+    FAITH_TRY(parse_dataset(c, r, d));
+    v = FAITH_DEFAULT_MAX_LENGTH;
+    FAITH_TRY(get_int(c, root, "", "max_length", 3, 1 << 20, &v));
+    r->max_length = (int32_t)v;
+    FAITH_TRY(parse_components(c, cJSON_GetObjectItemCaseSensitive(root, "explainers"), "explainers",
+                               &r->explainers, &r->n_explainers));
+    FAITH_TRY(parse_components(c, cJSON_GetObjectItemCaseSensitive(root, "metrics"), "metrics",
+                               &r->metrics, &r->n_metrics));
+    r->batch_tokens = FAITH_DEFAULT_TOKEN_BUDGET;
+    r->batch_chunk = FAITH_DEFAULT_CHUNK;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "batch");
+    if (b && !cJSON_IsNull(b)) {
+        static const char *const bk[] = {"tokens", "chunk"};
+        FAITH_TRY(want(c, b, "batch", cJSON_IsObject(b), "an object"));
+        FAITH_TRY(check_keys(c, b, "batch", bk, 2));
+        FAITH_TRY(get_int(c, b, "batch", "tokens", 1, INT64_C(1) << 32, &r->batch_tokens));
+        v = r->batch_chunk;
+        FAITH_TRY(get_int(c, b, "batch", "chunk", 1, 1 << 20, &v));
+        r->batch_chunk = (int32_t)v;
+    }
+    v = 0;
+    FAITH_TRY(get_int(c, root, "", "threads", 0, 4096, &v));
+    r->threads = (int32_t)v;
+    char *output = NULL;
+    FAITH_TRY(get_str(c, root, "", "output", &output));
+    if (output) {
+        r->output = resolve(r->dir, output);
+        free(output);
+    } else {
+        size_t n = strlen(r->name) + 16;
+        r->output = faith_xmalloc(n);
+        snprintf(r->output, n, "results/%s", r->name);
+        r->output_defaulted = 1;
+    }
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(root, "probe");
+    if (pr && !cJSON_IsNull(pr)) {
+        FAITH_TRY(want(c, pr, "probe", cJSON_IsObject(pr), "an object"));
+        r->probe = cJSON_Duplicate(pr, 1);
+    }
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "sanity");
+    if (s && !cJSON_IsNull(s)) FAITH_TRY(parse_sanity(c, r, s));
+    return FAITH_OK;
+}
+
+int faith_config_parse(const char *text, const char *base_dir, const char *label,
+                       faith_run_config **out, faith_err *err)
+{
+    ctx c = {label ? label : "<config>", err};
+    cJSON *root = cJSON_Parse(text);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        int line = 1;
+        for (const char *p = text; at && p < at && *p; p++) line += *p == '\n';
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: line %d: invalid JSON near '%.20s'", c.label,
+                             line, at ? at : "");
+    }
+    faith_run_config *r = faith_xcalloc(1, sizeof *r);
+    r->path = faith_xstrdup(c.label);
+    r->dir = faith_xstrdup(base_dir ? base_dir : ".");
+    int rc = parse_root(&c, r, root);
+    cJSON_Delete(root);
+    if (rc < 0) {
+        faith_config_free(r);
+        return rc;
+    }
+    *out = r;
+    return FAITH_OK;
+}
+
+int faith_config_load(const char *path, faith_run_config **out, faith_err *err)
+{
+    uint8_t *text;
+    size_t n;
+    FAITH_TRY(faith_zio_read_file(path, 0, 0, &text, &n, err));
+    if (strlen((char *)text) != n) {
+        free(text);
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: contains a NUL byte", path);
+    }
+    char *copy = faith_xstrdup(path), *slash = strrchr(copy, '/');
+    const char *dir = ".";
+    if (slash == copy) dir = "/";
+    else if (slash) *slash = '\0', dir = copy;
+    char *abs = realpath(dir, NULL);
+    int rc = faith_config_parse((char *)text, abs ? abs : dir, path, out, err);
+    free(abs);
+    free(copy);
+    free(text);
+    return rc;
+}
+
+static void free_components(faith_component_cfg *a, int32_t n)
+{
+    for (int32_t i = 0; a && i < n; i++) {
+        free(a[i].name);
+        cJSON_Delete(a[i].params);
+    }
+    free(a);
+}
+
+void faith_config_free(faith_run_config *c)
+{
+    if (!c) return;
+    free(c->path), free(c->dir), free(c->name), free(c->model_dir), free(c->output);
+    free(c->dataset.format), free(c->dataset.path), free(c->dataset.split);
+    free(c->dataset.text_col), free(c->dataset.pair_col), free(c->dataset.label_col);
+    for (int32_t i = 0; i < c->dataset.n_label_names; i++) free(c->dataset.label_names[i]);
+    free(c->dataset.label_names);
+    free_components(c->explainers, c->n_explainers);
+    free_components(c->metrics, c->n_metrics);
+    cJSON_Delete(c->probe);
+    free(c);
+}
+
+void faith_config_set_output(faith_run_config *c, const char *dir)
+{
+    free(c->output);
+    c->output = faith_xstrdup(dir);
+    c->output_defaulted = 0;
+}
+
+int faith_config_components(const faith_run_config *c, faith_explainer ***ex, faith_metric ***me,
+                            faith_err *err)
+{
+    *ex = faith_xcalloc((size_t)c->n_explainers, sizeof **ex);
+    *me = faith_xcalloc((size_t)c->n_metrics, sizeof **me);
+    for (int32_t i = 0; i < c->n_explainers; i++) {
+        int rc = faith_explainer_create(c->explainers[i].name, c->explainers[i].params, &(*ex)[i], err);
+        if (rc < 0) {
+            faith_err_prefix(err, "%s: explainers[%d] ('%s'): ", c->path, i, c->explainers[i].name);
+            faith_config_free_components(c, *ex, *me);
+            *ex = NULL, *me = NULL;
+            return rc;
+        }
+    }
+    for (int32_t i = 0; i < c->n_metrics; i++) {
+        int rc = faith_metric_create(c->metrics[i].name, c->metrics[i].params, &(*me)[i], err);
+        if (rc < 0) {
+            faith_err_prefix(err, "%s: metrics[%d] ('%s'): ", c->path, i, c->metrics[i].name);
+            faith_config_free_components(c, *ex, *me);
+            *ex = NULL, *me = NULL;
+            return rc;
+        }
+    }
+    return FAITH_OK;
+}
+
+void faith_config_free_components(const faith_run_config *c, faith_explainer **ex,
+                                  faith_metric **me)
+{
+    for (int32_t i = 0; ex && i < c->n_explainers; i++) faith_explainer_free(ex[i]);
+    for (int32_t i = 0; me && i < c->n_metrics; i++) faith_metric_free(me[i]);
+    free(ex);
+    free(me);
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+    if (v) cJSON_AddStringToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+cJSON *faith_config_resolved(const faith_run_config *c, faith_explainer *const *ex,
+                             faith_metric *const *me)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", c->name);
+    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+    cJSON_AddStringToObject(o, "model", c->model_dir);
+    cJSON *d = cJSON_AddObjectToObject(o, "dataset");
+    add_str(d, "format", c->dataset.format);
+    add_str(d, "path", c->dataset.path);
+    add_str(d, "split", c->dataset.split);
+    cJSON_AddNumberToObject(d, "limit", (double)c->dataset.limit);
+    add_str(d, "text_column", c->dataset.text_col);
+    add_str(d, "pair_column", c->dataset.pair_col);
+    add_str(d, "label_column", c->dataset.label_col);
+    if (c->dataset.label_names)
+        cJSON_AddItemToObject(d, "label_names", cJSON_CreateStringArray(
+                                  (const char *const *)c->dataset.label_names, c->dataset.n_label_names));
+    else cJSON_AddNullToObject(d, "label_names");
+    cJSON_AddNumberToObject(o, "max_length", c->max_length);
+    cJSON *ea = cJSON_AddArrayToObject(o, "explainers");
+    for (int32_t i = 0; i < c->n_explainers; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", c->explainers[i].name);
+        cJSON_AddItemToObject(e, "version", cJSON_CreateString(ex ? ex[i]->ops->version : ""));
+        cJSON_AddItemToObject(e, "params", ex ? faith_explainer_params_json(ex[i])
+                                              : cJSON_Duplicate(c->explainers[i].params, 1));
+        cJSON_AddItemToArray(ea, e);
+    }
+    cJSON *ma = cJSON_AddArrayToObject(o, "metrics");
+    for (int32_t i = 0; i < c->n_metrics; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "name", c->metrics[i].name);
+        cJSON_AddItemToObject(m, "version", cJSON_CreateString(me ? me[i]->ops->version : ""));
+        cJSON_AddItemToObject(m, "params", me && me[i]->ops->params_json
+                                               ? me[i]->ops->params_json(me[i]->state)
+                                               : cJSON_Duplicate(c->metrics[i].params, 1));
+        cJSON_AddItemToArray(ma, m);
+    }
+    cJSON *b = cJSON_AddObjectToObject(o, "batch");
+    cJSON_AddNumberToObject(b, "tokens", (double)c->batch_tokens);
+    cJSON_AddNumberToObject(b, "chunk", c->batch_chunk);
+    if (c->probe) cJSON_AddItemToObject(o, "probe", cJSON_Duplicate(c->probe, 1));
+    else cJSON_AddNullToObject(o, "probe");
+    if (c->has_sanity) {
+        cJSON *s = cJSON_AddObjectToObject(o, "sanity");
+        cJSON *mr = cJSON_AddObjectToObject(s, "model_randomization");
+        cJSON_AddNumberToObject(mr, "layers", c->sanity_layers);
+        cJSON_AddNumberToObject(mr, "threshold", c->sanity_threshold);
+    } else {
+        cJSON_AddNullToObject(o, "sanity");
+    }
+    return o;
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    return strcmp(x->string, y->string);
+}
+
+/* A deep copy with object keys in byte order, so equal configs print equal bytes. */
+static cJSON *sorted_copy(const cJSON *j)
+{
+    if (!j) return cJSON_CreateNull();
+    if (cJSON_IsObject(j)) {
+        int n = cJSON_GetArraySize(j), k = 0;
+        const cJSON **items = faith_xcalloc((size_t)n + 1, sizeof *items);
+        for (const cJSON *c = j->child; c; c = c->next) items[k++] = c;
+        qsort(items, (size_t)n, sizeof *items, cmp_items);
+        cJSON *o = cJSON_CreateObject();
+        for (int i = 0; i < n; i++) cJSON_AddItemToObject(o, items[i]->string, sorted_copy(items[i]));
+        free(items);
+        return o;
+    }
+    if (cJSON_IsArray(j)) {
+        cJSON *a = cJSON_CreateArray();
+        for (const cJSON *c = j->child; c; c = c->next) cJSON_AddItemToArray(a, sorted_copy(c));
+        return a;
+    }
+    return cJSON_Duplicate(j, 0);
+}
+
+char *faith_json_canonical(const cJSON *j)
+{
+    cJSON *s = sorted_copy(j);
+    char *out = cJSON_PrintUnformatted(s);
+    cJSON_Delete(s);
+    return out;
+}
+
+void faith_config_hash(const cJSON *resolved, char hex[65])
+{
+    char *s = faith_json_canonical(resolved);
+    faith_sha256_hex(s, strlen(s), hex);
+    cJSON_free(s);
+}

@@ -1,0 +1,108 @@
+/* explain_kernel_shap.c: the `kernel_shap` explainer (Lundberg & Lee 2017): Shapley values of the
+ * non-special tokens from a Shapley-kernel weighted regression on coalitions, efficiency exact. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coalition.h"
+#include "explainer.h"
+#include "params.h"
+#include "shapley.h"
+
+typedef struct kshap_state {
+    int64_t samples;            /* 0: auto, 2d + 2048 per example (capped at 2^d - 2) */
+    faith_replace mask_token;
+} kshap_state;
+
+static int kshap_create(const cJSON *params, void **state, faith_err *err)
+{
+    static const char *const known[] = {"samples", "mask_token"};
+    static const char *const owner = "explainers.kernel_shap";
+    FAITH_TRY(faith_params_check(owner, params, known, 2, err));
+    kshap_state s = {0, {FAITH_REPLACE_MASK, -1}};
+    const cJSON *v = params ? cJSON_GetObjectItemCaseSensitive(params, "samples") : NULL;
+    if (!(cJSON_IsString(v) && strcmp(v->valuestring, "auto") == 0))
+        FAITH_TRY(faith_params_int(owner, params, "samples", 0, 1, 100000000, &s.samples, err));
+    FAITH_TRY(faith_replace_parse(owner, params, "mask_token", s.mask_token, &s.mask_token, err));
+    kshap_state *p = faith_xmalloc(sizeof *p);
+    *p = s;
+    *state = p;
+    return FAITH_OK;
+}
+
+static void kshap_destroy(void *state) { free(state); }
+
+static cJSON *kshap_params_json(const void *state)
+{
+    const kshap_state *s = state;
+    cJSON *o = cJSON_CreateObject();
+    if (s->samples > 0) cJSON_AddNumberToObject(o, "samples", (double)s->samples);
+    else cJSON_AddStringToObject(o, "samples", "auto");
+    cJSON_AddItemToObject(o, "mask_token", faith_replace_json(&s->mask_token));
+    return o;
+}
+
+static int kshap_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
+                         faith_explain_extra *extra, faith_err *err)
+{
+    const kshap_state *s = state;
+    memset(scores, 0, (size_t)it->n * sizeof *scores);
+    if (extra) extra->completeness_gap = extra->delta_f = NAN;
+    int32_t *feat = faith_xmalloc((size_t)(it->n > 0 ? it->n : 1) * sizeof *feat);
+    int32_t d = faith_coalition_features(it, feat);
+    if (d == 0) {
+        if (extra) extra->delta_f = extra->completeness_gap = 0.0;
+        free(feat);
+        return FAITH_OK;
+    }
+    faith_rng rng;
+    faith_rng_init(&rng, env->seed, it->id, "kernel_shap");
+    faith_kshap_plan plan;
+    int64_t samples = s->samples > 0 ? s->samples : faith_kernel_shap_default_samples(d);
+    int rc = faith_kernel_shap_plan(d, samples, &rng, &plan, err);
+    if (rc < 0) {
+        free(feat);
+        return rc;
+    }
+    /* rows: the plan's coalitions, then the empty and the full coalition */
+    int64_t n = plan.n + 2;
+    uint8_t *masks = faith_xmalloc((size_t)n * (size_t)d);
+    double *v = faith_xmalloc((size_t)n * sizeof *v), *phi = faith_xmalloc((size_t)d * sizeof *phi);
+    memcpy(masks, plan.masks, (size_t)plan.n * (size_t)d);
+    memset(masks + (size_t)plan.n * d, 0, (size_t)d);
+    memset(masks + (size_t)(plan.n + 1) * d, 1, (size_t)d);
+    rc = faith_coalition_values(env, it, &s->mask_token, d, feat, n, masks, v, err);
+    double v_empty = v[plan.n], v_full = v[plan.n + 1];
+    if (rc == FAITH_OK)
+        rc = faith_kernel_shap_solve(d, plan.n, plan.masks, plan.weights, v, v_empty, v_full, phi,
+                                     err);
+    if (rc == FAITH_OK) {
+        double sum = 0.0;
+        for (int32_t j = 0; j < d; j++) {
+            scores[feat[j]] = (float)phi[j];
+            sum += scores[feat[j]];
+        }
+        if (extra) {
+            extra->delta_f = v_full - v_empty;
+            extra->completeness_gap = fabs(sum - (v_full - v_empty));
+        }
+    } else {
+        faith_err_prefix(err, "kernel_shap, example %lld: ", (long long)it->id);
+    }
+    free(phi);
+    free(v);
+    free(masks);
+    faith_kernel_shap_plan_free(&plan);
+    free(feat);
+    return rc;
+}
+
+const faith_explainer_ops faith_explainer_kernel_shap = {
+    .name = "kernel_shap",
+    .version = "1",
+    .summary = "kernel SHAP: Shapley-kernel weighted regression on coalitions (Lundberg & Lee 2017)",
+    .create = kshap_create,
+    .destroy = kshap_destroy,
+    .params_json = kshap_params_json,
+    .explain = kshap_explain,
+};

@@ -1,0 +1,74 @@
+/* explain_occlusion.c: the `occlusion` (leave-one-out) explainer: a token's score is how much the
+ * explained output drops when that token alone is replaced (or deleted); specials score 0. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coalition.h"
+#include "explainer.h"
+#include "params.h"
+
+typedef struct occlusion_state {
+    faith_replace replace;
+} occlusion_state;
+
+static int occlusion_create(const cJSON *params, void **state, faith_err *err)
+{
+    static const char *const known[] = {"replace"};
+    FAITH_TRY(faith_params_check("explainers.occlusion", params, known, 1, err));
+    occlusion_state *s = faith_xcalloc(1, sizeof *s);
+    faith_replace def = {FAITH_REPLACE_MASK, -1};
+    int rc = faith_replace_parse("explainers.occlusion", params, "replace", def, &s->replace, err);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    *state = s;
+    return FAITH_OK;
+}
+
+static void occlusion_destroy(void *state) { free(state); }
+
+static cJSON *occlusion_params_json(const void *state)
+{
+    const occlusion_state *s = state;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "replace", faith_replace_json(&s->replace));
+    return o;
+}
+
+static int occlusion_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
+                             faith_explain_extra *extra, faith_err *err)
+{
+    const occlusion_state *s = state;
+    memset(scores, 0, (size_t)it->n * sizeof *scores);
+    if (extra) extra->completeness_gap = extra->delta_f = NAN;
+    int32_t *feat = faith_xmalloc((size_t)(it->n > 0 ? it->n : 1) * sizeof *feat);
+    int32_t d = faith_coalition_features(it, feat);
+    /* row 0: the input itself; row 1 + j: feature j removed */
+    int64_t n = (int64_t)d + 1;
+    uint8_t *masks = faith_xmalloc((size_t)n * (size_t)(d > 0 ? d : 1));
+    double *v = faith_xmalloc((size_t)n * sizeof *v);
+    memset(masks, 1, (size_t)n * (size_t)d);
+    for (int32_t j = 0; j < d; j++) masks[(size_t)(1 + j) * d + j] = 0;
+    int rc = FAITH_OK;
+    if (d > 0) {
+        rc = faith_coalition_values(env, it, &s->replace, d, feat, n, masks, v, err);
+        if (rc == FAITH_OK)
+            for (int32_t j = 0; j < d; j++) scores[feat[j]] = (float)(v[0] - v[1 + j]);
+    }
+    free(v);
+    free(masks);
+    free(feat);
+    return rc;
+}
+
+const faith_explainer_ops faith_explainer_occlusion = {
+    .name = "occlusion",
+    .version = "1",
+    .summary = "leave-one-out: F(x) - F(x with the token replaced or deleted)",
+    .create = occlusion_create,
+    .destroy = occlusion_destroy,
+    .params_json = occlusion_params_json,
+    .explain = occlusion_explain,
+};

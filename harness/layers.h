@@ -1,0 +1,63 @@
+/* layers.h: the numeric kernels of the transformer engine (llm.c style): forward and backward of
+ * each layer over flat float buffers with explicit sizes; every matrix product goes to cblas_sgemm. */
+#ifndef FAITH_LAYERS_H
+#define FAITH_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* out (N, OUT) = inp (N, IN) @ w (OUT, IN)^T + bias (OUT); bias may be NULL. */
+void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias, int N,
+                          int IN, int OUT);
+/* dinp (N, IN) = dout @ w (overwritten, or added to when accumulate; NULL to skip);
+ * dw (OUT, IN) += dout^T @ inp and dbias (OUT) += column sums of dout (NULL to skip). */
+void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                           const float *w, int N, int IN, int OUT, int accumulate);
+
+/* GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2)). */
+float faith_gelu(float x);
+/* pre (N, C) += bias (C) in place; act (N, C) = gelu(pre). */
+void faith_bias_gelu_forward(float *act, float *pre, const float *bias, int N, int C);
+/* dpre (n) = dact * gelu'(pre); dpre may alias dact. */
+void faith_gelu_backward(float *dpre, const float *dact, const float *pre, size_t n);
+
+/* sum (N, C) = x + y + ybias (y, ybias may be NULL); out = LayerNorm(sum) * gamma + beta, with the
+ * per-row mean and 1/std kept for backward. out may alias y. */
+void faith_residual_layernorm_forward(float *out, float *sum, float *mean, float *rstd, const float *x,
+                                      const float *y, const float *ybias, const float *gamma,
+                                      const float *beta, int N, int C, float eps);
+/* dinp (N, C) = d LayerNorm / d sum (overwritten); dgamma, dbeta (C) accumulated (NULL to skip). */
+void faith_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                              const float *inp, const float *mean, const float *rstd,
+                              const float *gamma, int N, int C);
+
+/* Attention over qkv (B, T, 3C) = [Q | K | V] per row, heads of size C / NH. For row b only the
+ * first len[b] queries and keys take part: att (B, NH, T, T) gets the softmax of the scaled scores
+ * over the len[b] valid keys and zeros elsewhere. */
+void faith_attention_probs(float *att, const float *qkv, const int32_t *len, int B, int T, int C,
+                           int NH);
+/* ctx (B, T, C) = attv @ V per (b, head); rows past len[b] are zeroed. attv is att, or a
+ * dropped-out copy of it in training. */
+void faith_attention_context(float *ctx, const float *attv, const float *qkv, const int32_t *len,
+                             int B, int T, int C, int NH);
+/* Backward of faith_attention_context: dattv (B, NH, T, T) = dctx @ V^T on the valid block (zero
+ * elsewhere); V's part of dqkv (B, T, 3C) = attv^T @ dctx (rows past len[b] zeroed). */
+void faith_attention_context_backward(float *dattv, float *dqkv, const float *dctx, const float *attv,
+                                      const float *qkv, const int32_t *len, int B, int T, int C,
+                                      int NH);
+/* Backward of faith_attention_probs given datt (gradient wrt the probabilities): Q's and K's
+ * parts of dqkv. scratch holds T * T floats. */
+void faith_attention_probs_backward(float *dqkv, const float *datt, const float *att, const float *qkv,
+                                    float *scratch, const int32_t *len, int B, int T, int C, int NH);
+
+/* x (n) *= keep(i) / (1 - p), keep(i) drawn from a counter-based stream keyed by key: the same key
+ * gives the same mask, so applying it again to a gradient is the backward. */
+void faith_dropout_apply(float *x, size_t n, float p, uint64_t key);
+
+/* Activations on the classification head: tanh (BERT, RoBERTa) and ReLU (DistilBERT). */
+void faith_tanh_forward(float *out, const float *inp, size_t n);
+void faith_tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
+void faith_relu_forward(float *out, const float *inp, size_t n);
+void faith_relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+#endif

@@ -1,0 +1,530 @@
+/* train.c: the training loop of `faith train`: data-parallel steps over MPI ranks (one gradient
+ * all-reduce per step), AdamW with lazy embedding rows, dev evaluation and best-checkpoint saving. */
+#include "train.h"
+
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adamw.h"
+#include "rng.h"
+#include "train_log.h"
+
+#define EVAL_TOKEN_BUDGET 8192
+#define EVAL_MAX_ROWS 256
+#define PROGRESS_EVERY 100
+
+typedef struct comm {
+    int rank, size;
+} comm;
+
+/* Without MPI_Init (unit tests, library use) training runs in this process alone. */
+static comm comm_get(void)
+{
+    comm c = {0, 1};
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin) {
+        MPI_Comm_rank(MPI_COMM_WORLD, &c.rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &c.size);
+    }
+    return c;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- batches ---- */
+
+typedef struct packed {
+    int32_t cap_rows, cap_tokens;
+    int32_t *ids, *type_ids, *len, *label;
+} packed;
+
+static void packed_reserve(packed *p, int32_t rows, int32_t tokens)
+{
+    if (rows > p->cap_rows) {
+        p->cap_rows = rows;
+        p->len = faith_xrealloc(p->len, sizeof(int32_t) * (size_t)rows);
+        p->label = faith_xrealloc(p->label, sizeof(int32_t) * (size_t)rows);
+    }
+    if (tokens > p->cap_tokens) {
+        p->cap_tokens = tokens;
+        p->ids = faith_xrealloc(p->ids, sizeof(int32_t) * (size_t)tokens);
+        p->type_ids = faith_xrealloc(p->type_ids, sizeof(int32_t) * (size_t)tokens);
+    }
+}
+
+static void packed_free(packed *p)
+{
+    free(p->ids);
+    free(p->type_ids);
+    free(p->len);
+    free(p->label);
+}
+
+/* Rows of d into a padded (B, T) batch; T is the longest row. */
+static faith_batch pack_rows(const faith_train_data *d, const int64_t *rows, int32_t B, int32_t pad,
+                             int with_types, packed *p)
+{
+    int32_t T = 1;
+    for (int32_t b = 0; b < B; b++)
+        if (d->len[rows[b]] > T) T = d->len[rows[b]];
+    packed_reserve(p, B, B * T);
+    for (int32_t b = 0; b < B; b++) {
+        int64_t r = rows[b];
+        int32_t n = d->len[r];
+        int32_t *ids = p->ids + (size_t)b * T, *tt = p->type_ids + (size_t)b * T;
+        memcpy(ids, d->ids + d->off[r], sizeof(int32_t) * (size_t)n);
+        memcpy(tt, d->type_ids + d->off[r], sizeof(int32_t) * (size_t)n);
+        for (int32_t t = n; t < T; t++) {
+            ids[t] = pad;
+            tt[t] = 0;
+        }
+        p->len[b] = n;
+        p->label[b] = d->label[r];
+    }
+    faith_batch fb = {B, T, p->ids, with_types ? p->type_ids : NULL, p->len, NULL};
+    return fb;
+}
+
+/* Softmax cross-entropy of logits (B, K) against labels; dlogits (B, K) = (p - onehot) * scale
+ * when not NULL. Adds the summed loss and the number of correct argmaxes. */
+static void cross_entropy(const float *logits, const int32_t *label, int32_t B, int32_t K,
+                          double scale, float *dlogits, double *loss, double *correct)
+{
+    double p[FAITH_MAX_CLASSES];
+    for (int32_t b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K;
+        faith_softmax_row(z, K, p);
+        int32_t y = label[b], arg = 0;
+        for (int32_t k = 1; k < K; k++)
+            if (z[k] > z[arg]) arg = k;
+        *loss += -log(p[y] > 1e-300 ? p[y] : 1e-300);
+        *correct += arg == y;
+        if (dlogits)
+            for (int32_t k = 0; k < K; k++)
+                dlogits[(size_t)b * K + k] = (float)((p[k] - (k == y)) * scale);
+    }
+}
+
+/* ---- evaluation ---- */
+
+typedef struct len_idx {
+    int32_t len;
+    int64_t idx;
+} len_idx;
+
+static int cmp_len_idx(const void *a, const void *b)
+{
+    const len_idx *x = a, *y = b;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+int faith_train_evaluate(faith_model *m, const faith_train_data *d, double *acc, double *loss,
+                         faith_err *err)
+{
+    comm c = comm_get();
+    const faith_model_config *cfg = faith_model_cfg(m);
+    int32_t K = cfg->n_classes;
+    /* Rank r takes every size-th example of the length-sorted order: similar work per rank and
+     * batches with little padding. */
+    len_idx *keys = faith_xmalloc(sizeof(len_idx) * (size_t)(d->n ? d->n : 1));
+    int64_t *idx = faith_xmalloc(sizeof(int64_t) * (size_t)(d->n ? d->n : 1));
+    int64_t mine = 0;
+    for (int64_t i = 0; i < d->n; i++) keys[i] = (len_idx){d->len[i], i};
+    qsort(keys, (size_t)d->n, sizeof *keys, cmp_len_idx);
+    for (int64_t i = c.rank; i < d->n; i += c.size) idx[mine++] = keys[i].idx;
+    free(keys);
+
+    packed p = {0};
+    float *logits = faith_xmalloc(sizeof(float) * (size_t)EVAL_MAX_ROWS * (size_t)K);
+    double sums[3] = {0, 0, 0}; /* correct, loss, failed ranks */
+    int rc = FAITH_OK;
+    for (int64_t i = 0; i < mine && rc == FAITH_OK;) {
+        int32_t B = 0, T = 0;
+        while (i + B < mine && B < EVAL_MAX_ROWS) {
+            int32_t t = d->len[idx[i + B]] > T ? d->len[idx[i + B]] : T;
+            if (B > 0 && (int64_t)(B + 1) * t > EVAL_TOKEN_BUDGET) break;
+            T = t;
+            B++;
+        }
+        faith_batch fb = pack_rows(d, idx + i, B, cfg->pad_token_id, cfg->type_vocab_size > 0, &p);
+        rc = faith_model_forward(m, &fb, 0, logits, err);
+        if (rc == FAITH_OK) cross_entropy(logits, p.label, B, K, 0.0, NULL, &sums[1], &sums[0]);
+        i += B;
+    }
+    sums[2] = rc < 0;
+    free(logits);
+    packed_free(&p);
+    free(idx);
+    if (c.size > 1 &&
+        MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return faith_err_set(err, FAITH_ERR_MPI, "evaluation: MPI_Allreduce failed");
+    if (rc < 0) return rc;
+    if (sums[2] > 0) return faith_err_set(err, FAITH_ERR_MPI, "evaluation failed on another rank");
+    *acc = d->n ? sums[0] / (double)d->n : 0.0;
+    *loss = d->n ? sums[1] / (double)d->n : 0.0;
+    return FAITH_OK;
+}
+
+/* ---- the trainer ---- */
+
+typedef struct trainer {
+    faith_model *m;
+    const faith_model_config *cfg;
+    const faith_train_opts *o;
+    comm c;
+    float *params, *grads;
+    size_t n_params, n_views;
+    long wemb;                 /* view index of the word embeddings, -1 if not found */
+    uint8_t *trainable;        /* (n_views) */
+    uint8_t *row_mark;         /* (V) rows used by the current global batch */
+    faith_adamw_seg *segs;     /* this step's trainable segments */
+    size_t n_segs;
+    float *comm_buf;           /* packed gradients + loss, correct, failed */
+    faith_adamw *opt;
+    packed p;
+    float *logits, *dlogits;   /* (batch, K) */
+} trainer;
+
+static size_t view_numel(const faith_param_view *v)
+{
+    return (size_t)v->shape[0] * (size_t)(v->ndim > 1 ? v->shape[1] : 1);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* Segments AdamW touches this step, the same on every rank: every trainable tensor whole, except
+ * the word embeddings, of which only the rows the global batch uses (lazy Adam). 1-D tensors
+ * (biases, LayerNorm weights) take no weight decay. */
+static void build_segments(trainer *tr, const faith_train_data *d, const int64_t *rows, int32_t B)
+{
+    tr->n_segs = 0;
+    for (size_t i = 0; i < tr->n_views; i++) {
+        if (!tr->trainable[i]) continue;
+        const faith_param_view *v = faith_model_param_at(tr->m, i);
+        int decay = v->ndim > 1;
+        if ((long)i != tr->wemb || tr->o->dense_embeddings) {
+            tr->segs[tr->n_segs++] = (faith_adamw_seg){v->offset, view_numel(v), decay};
+            continue;
+        }
+        int32_t V = (int32_t)v->shape[0];
+        size_t C = (size_t)v->shape[1];
+        for (int32_t b = 0; b < B; b++) {
+            const int32_t *ids = d->ids + d->off[rows[b]];
+            for (int32_t t = 0; t < d->len[rows[b]]; t++) tr->row_mark[ids[t]] = 1;
+        }
+        for (int32_t r = 0; r < V; r++)
+            if (tr->row_mark[r]) {
+                tr->row_mark[r] = 0;
+                tr->segs[tr->n_segs++] = (faith_adamw_seg){v->offset + (size_t)r * C, C, decay};
+            }
+    }
+}
+
+static int trainer_init(trainer *tr, faith_model *m, const faith_train_opts *o, faith_err *err)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->m = m;
+    tr->cfg = faith_model_cfg(m);
+    tr->o = o;
+    tr->c = comm_get();
+    FAITH_TRY(faith_model_enable_grads(m, 1, err));
+    tr->params = faith_model_params(m, &tr->n_params);
+    tr->grads = faith_model_grads(m);
+    if (!tr->params || !tr->grads)
+        return faith_err_set(err, FAITH_ERR_INTERNAL, "model has no parameter or gradient buffer");
+    tr->n_views = faith_model_param_count(m);
+    tr->trainable = faith_xcalloc(tr->n_views ? tr->n_views : 1, 1);
+    tr->wemb = -1;
+    size_t max_segs = tr->n_views;
+    for (size_t i = 0; i < tr->n_views; i++) {
+        const faith_param_view *v = faith_model_param_at(m, i);
+        tr->trainable[i] = !(o->freeze_encoder && v->is_encoder);
+        if (ends_with(v->name, "word_embeddings.weight") && v->ndim == 2) {
+            tr->wemb = (long)i;
+            max_segs += (size_t)v->shape[0];
+        }
+    }
+    tr->row_mark = faith_xcalloc((size_t)tr->cfg->vocab_size + 1, 1);
+    tr->segs = faith_xmalloc(sizeof(faith_adamw_seg) * max_segs);
+    tr->comm_buf = faith_xmalloc(sizeof(float) * (tr->n_params + 3));
+    size_t K = (size_t)tr->cfg->n_classes;
+    tr->logits = faith_xmalloc(sizeof(float) * (size_t)o->batch * K);
+    tr->dlogits = faith_xmalloc(sizeof(float) * (size_t)o->batch * K);
+    return FAITH_OK;
+}
+
+static void trainer_free(trainer *tr)
+{
+    free(tr->trainable);
+    free(tr->row_mark);
+    free(tr->segs);
+    free(tr->comm_buf);
+    free(tr->logits);
+    free(tr->dlogits);
+    packed_free(&tr->p);
+    faith_adamw_free(tr->opt);
+}
+
+/* This rank's forward and backward on its slice of the global batch; adds its summed loss and
+ * correct count. Gradients land in tr->grads, already divided by the global batch size. */
+static int local_pass(trainer *tr, const faith_train_data *d, const int64_t *rows, int32_t Bg,
+                      int64_t step, double *loss, double *correct, faith_err *err)
+{
+    int32_t r0 = (int32_t)((int64_t)Bg * tr->c.rank / tr->c.size);
+    int32_t r1 = (int32_t)((int64_t)Bg * (tr->c.rank + 1) / tr->c.size);
+    if (r1 <= r0) return FAITH_OK;
+    faith_batch fb = pack_rows(d, rows + r0, r1 - r0, tr->cfg->pad_token_id,
+                               tr->cfg->type_vocab_size > 0, &tr->p);
+    /* A dropout stream per (seed, step, rank): masks differ between ranks' slices. */
+    faith_rng r;
+    faith_rng_init(&r, tr->o->seed, step, "train-dropout");
+    r.counter = (uint64_t)tr->c.rank;
+    faith_model_set_dropout_seed(tr->m, faith_rng_u64(&r));
+    FAITH_TRY(faith_model_forward(tr->m, &fb, FAITH_FWD_KEEP_ACTS | FAITH_FWD_DROPOUT, tr->logits,
+                                  err));
+    cross_entropy(tr->logits, tr->p.label, fb.B, tr->cfg->n_classes, 1.0 / Bg, tr->dlogits, loss,
+                  correct);
+    return faith_model_backward(tr->m, tr->dlogits, NULL, err);
+}
+
+/* Sum the segments' gradients, the loss and the failure flag over ranks: one all-reduce. */
+static int allreduce_grads(trainer *tr, double *loss, double *correct, int *failed, faith_err *err)
+{
+    size_t w = 0;
+    for (size_t s = 0; s < tr->n_segs; s++) {
+        memcpy(tr->comm_buf + w, tr->grads + tr->segs[s].offset, sizeof(float) * tr->segs[s].n);
+        w += tr->segs[s].n;
+    }
+    tr->comm_buf[w] = (float)*loss;
+    tr->comm_buf[w + 1] = (float)*correct;
+    tr->comm_buf[w + 2] = (float)*failed;
+    if (MPI_Allreduce(MPI_IN_PLACE, tr->comm_buf, (int)(w + 3), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        return faith_err_set(err, FAITH_ERR_MPI, "training: gradient MPI_Allreduce failed");
+    *loss = tr->comm_buf[w];
+    *correct = tr->comm_buf[w + 1];
+    *failed = tr->comm_buf[w + 2] > 0;
+    w = 0;
+    for (size_t s = 0; s < tr->n_segs; s++) {
+        memcpy(tr->grads + tr->segs[s].offset, tr->comm_buf + w, sizeof(float) * tr->segs[s].n);
+        w += tr->segs[s].n;
+    }
+    return FAITH_OK;
+}
+
+/* One update on the global batch rows[0..Bg). *loss gets the batch's mean loss. */
+static int train_step(trainer *tr, const faith_train_data *d, const int64_t *rows, int32_t Bg,
+                      int64_t step, double *loss, faith_err *err)
+{
+    build_segments(tr, d, rows, Bg);
+    for (size_t s = 0; s < tr->n_segs; s++)
+        memset(tr->grads + tr->segs[s].offset, 0, sizeof(float) * tr->segs[s].n);
+    double lsum = 0, correct = 0;
+    int rc = local_pass(tr, d, rows, Bg, step, &lsum, &correct, err);
+    int failed = rc < 0;
+    if (tr->c.size > 1) {
+        FAITH_TRY(allreduce_grads(tr, &lsum, &correct, &failed, err));
+        if (rc == FAITH_OK && failed)
+            return faith_err_set(err, FAITH_ERR_MPI, "training step %lld failed on another rank",
+                                 (long long)step);
+    }
+    if (rc < 0) return faith_err_prefix(err, "training step %lld: ", (long long)step);
+    faith_adamw_clip(tr->grads, tr->segs, tr->n_segs, tr->o->clip);
+    faith_adamw_step(tr->opt, tr->params, tr->grads, tr->segs, tr->n_segs);
+    *loss = lsum / Bg;
+    return FAITH_OK;
+}
+
+/* Every rank must hold the same parameters; a cheap check at each evaluation catches a reduction
+ * that did not give all ranks the same bytes. */
+static int check_ranks_agree(const trainer *tr, faith_err *err)
+{
+    if (tr->c.size == 1) return FAITH_OK;
+    unsigned long long h = 0xcbf29ce484222325ULL, h0;
+    const unsigned char *b = (const unsigned char *)tr->params;
+    for (size_t i = 0; i < tr->n_params * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    h0 = h;
+    int differ = 0;
+    if (MPI_Bcast(&h0, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD) != MPI_SUCCESS ||
+        (differ = h0 != h,
+         MPI_Allreduce(MPI_IN_PLACE, &differ, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD)) != MPI_SUCCESS)
+        return faith_err_set(err, FAITH_ERR_MPI, "parameter check: MPI call failed");
+    if (differ) return faith_err_set(err, FAITH_ERR_MPI, "ranks hold different parameters");
+    return FAITH_OK;
+}
+
+/* Rank 0 saves; every rank learns whether it worked. */
+static int save_checkpoint(const trainer *tr, const faith_train_result *res, int finished,
+                           int save_model, faith_err *err)
+{
+    int rc = FAITH_OK;
+    if (tr->c.rank == 0 && tr->o->out_dir) {
+        if (save_model) {
+            rc = faith_train_mkdirs(tr->o->out_dir, err);
+            if (rc == FAITH_OK) rc = faith_model_save(tr->m, tr->o->out_dir, err);
+            if (rc == FAITH_OK && tr->o->tokenizer)
+                rc = faith_tokenizer_save(tr->o->tokenizer, tr->o->out_dir, err);
+        }
+        if (rc == FAITH_OK) rc = faith_train_log_write(tr->o, tr->cfg, res, finished, err);
+    }
+    if (tr->c.size > 1) {
+        if (MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return faith_err_set(err, FAITH_ERR_MPI, "checkpoint: MPI_Bcast failed");
+        if (rc < 0 && tr->c.rank != 0)
+            return faith_err_set(err, rc, "rank 0 failed to write the checkpoint in %s", tr->o->out_dir);
+    }
+    return rc;
+}
+
+static int validate(const faith_train_opts *o, const faith_train_data *train,
+                    const faith_train_data *dev, const faith_model_config *cfg, faith_err *err)
+{
+    if (o->batch < 1) return faith_err_set(err, FAITH_ERR_ARG, "batch size must be >= 1");
+    if (!(o->epochs > 0)) return faith_err_set(err, FAITH_ERR_ARG, "epochs must be > 0");
+    if (!(o->lr >= 0)) return faith_err_set(err, FAITH_ERR_ARG, "learning rate must be >= 0");
+    if (!(o->warmup >= 0 && o->warmup < 1))
+        return faith_err_set(err, FAITH_ERR_ARG, "warm-up fraction must be in [0, 1)");
+    if (o->evals_per_epoch < 1) return faith_err_set(err, FAITH_ERR_ARG, "evals per epoch must be >= 1");
+    if (train->n < 1 || dev->n < 1)
+        return faith_err_set(err, FAITH_ERR_ARG, "training and dev data must not be empty");
+    if (cfg->n_classes < 2 || cfg->n_classes > FAITH_MAX_CLASSES)
+        return faith_err_set(err, FAITH_ERR_ARG, "model has %d classes", cfg->n_classes);
+    return FAITH_OK;
+}
+
+void faith_train_opts_default(faith_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = 3;
+    o->lr = 5e-5;
+    o->warmup = 0.06;
+    o->batch = 32;
+    o->seed = 42;
+    o->weight_decay = 0.01;
+    o->clip = 1.0;
+    o->evals_per_epoch = 4;
+    o->pool_batches = 50;
+}
+
+void faith_train_result_free(faith_train_result *r)
+{
+    if (!r) return;
+    free(r->evals);
+    memset(r, 0, sizeof *r);
+}
+
+/* Evaluate, record, keep the best parameters (in memory and on disk). */
+static int eval_point(trainer *tr, const faith_train_data *dev, faith_train_result *res, int64_t step,
+                      double train_loss, double t0, float *best, faith_err *err)
+{
+    faith_train_eval e = {0};
+    e.step = step;
+    e.epoch = (double)step / (double)res->batches_per_epoch;
+    e.train_loss = train_loss;
+    e.lr = step > 0 ? faith_adamw_lr(&(faith_adamw_config){.lr = tr->o->lr,
+                                                            .total_steps = res->steps,
+                                                            .warmup_steps = res->warmup_steps},
+                                     step - 1)
+                    : 0.0;
+    FAITH_TRY(check_ranks_agree(tr, err));
+    FAITH_TRY(faith_train_evaluate(tr->m, dev, &e.dev_acc, &e.dev_loss, err));
+    e.seconds = now_s() - t0;
+    res->evals = faith_xrealloc(res->evals, sizeof(faith_train_eval) * (size_t)(res->n_evals + 1));
+    res->evals[res->n_evals++] = e;
+    int better = res->n_evals == 1 || e.dev_acc > res->evals[res->best].dev_acc;
+    if (better) {
+        res->best = res->n_evals - 1;
+        memcpy(best, tr->params, sizeof(float) * tr->n_params);
+    }
+    res->seconds = e.seconds;
+    if (tr->c.rank == 0 && !tr->o->quiet)
+        fprintf(stderr,
+                "faith train: step %lld (epoch %.2f) train loss %.4f | dev acc %.4f loss %.4f | best "
+                "%.4f at step %lld | %.1f s\n",
+                (long long)step, e.epoch, train_loss, e.dev_acc, e.dev_loss,
+                res->evals[res->best].dev_acc, (long long)res->evals[res->best].step, e.seconds);
+    return save_checkpoint(tr, res, 0, better, err);
+}
+
+static int run_loop(trainer *tr, const faith_train_data *train, const faith_train_data *dev,
+                    faith_train_result *res, float *best, faith_err *err)
+{
+    const faith_train_opts *o = tr->o;
+    int64_t nb = res->batches_per_epoch, E = o->evals_per_epoch;
+    int64_t *order = faith_xmalloc(sizeof(int64_t) * (size_t)train->n);
+    int64_t *starts = faith_xmalloc(sizeof(int64_t) * (size_t)(nb + 1));
+    double t0 = now_s(), loss_sum = 0;
+    int64_t loss_n = 0;
+    int rc = eval_point(tr, dev, res, 0, NAN, t0, best, err);
+    for (int64_t s = 0; s < res->steps && rc == FAITH_OK; s++) {
+        int64_t k = s % nb;
+        if (k == 0) faith_train_epoch_batches(train, o->batch, o->pool_batches, o->seed, s / nb, order, starts);
+        double loss = 0;
+        rc = train_step(tr, train, order + starts[k], (int32_t)(starts[k + 1] - starts[k]), s, &loss, err);
+        if (rc < 0) break;
+        loss_sum += loss;
+        loss_n++;
+        if (tr->c.rank == 0 && !o->quiet && (s + 1) % PROGRESS_EVERY == 0)
+            fprintf(stderr, "faith train: step %lld/%lld loss %.4f lr %.3g %.1f s\n", (long long)(s + 1),
+                    (long long)res->steps, loss, faith_adamw_lr(&(faith_adamw_config){.lr = o->lr,
+                    .total_steps = res->steps, .warmup_steps = res->warmup_steps}, s), now_s() - t0);
+        /* E evaluations per epoch, evenly spaced, the last at the epoch's end; and one at the end. */
+        int at_eval = (k + 1) * E / nb > k * E / nb || s + 1 == res->steps;
+        if (at_eval) {
+            rc = eval_point(tr, dev, res, s + 1, loss_sum / (double)loss_n, t0, best, err);
+            loss_sum = 0;
+            loss_n = 0;
+        }
+    }
+    free(order);
+    free(starts);
+    return rc;
+}
+
+int faith_train_run(faith_model *m, const faith_train_data *train, const faith_train_data *dev,
+                    const faith_train_opts *opts, faith_train_result *res, faith_err *err)
+{
+    memset(res, 0, sizeof *res);
+    FAITH_TRY(validate(opts, train, dev, faith_model_cfg(m), err));
+    trainer tr;
+    int rc = trainer_init(&tr, m, opts, err);
+    if (rc < 0) {
+        trainer_free(&tr);
+        return rc;
+    }
+    res->ranks = tr.c.size;
+    res->batches_per_epoch = (train->n + opts->batch - 1) / opts->batch;
+    res->steps = (int64_t)ceil(opts->epochs * (double)res->batches_per_epoch - 1e-9);
+    if (res->steps < 1) res->steps = 1;
+    res->warmup_steps = (int64_t)llround(opts->warmup * (double)res->steps);
+    faith_adamw_config ac = {opts->lr, 0.9, 0.999, 1e-8, opts->weight_decay, res->steps,
+                             res->warmup_steps};
+    tr.opt = faith_adamw_create(&ac, tr.n_params);
+    float *best = faith_xmalloc(sizeof(float) * (tr.n_params ? tr.n_params : 1));
+    rc = run_loop(&tr, train, dev, res, best, err);
+    if (rc == FAITH_OK) {
+        memcpy(tr.params, best, sizeof(float) * tr.n_params);
+        rc = save_checkpoint(&tr, res, 1, 0, err);
+    }
+    free(best);
+    trainer_free(&tr);
+    faith_model_enable_grads(m, 0, NULL);
+    if (rc < 0) faith_train_result_free(res);
+    return rc;
+}

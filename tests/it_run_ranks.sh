@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# it_run_ranks.sh: `faith run` gives byte-identical tables on 1, 2 and 3 ranks (thread counts:
+# it_run_threads.sh); a failing rank ends the job with its message; bad configs fail on every rank alike;
+# --dry-run plans without writing.
+set -euo pipefail
+: "${FAITH_BIN:?}" "${FAITH_SRC:?}"
+source "$FAITH_SRC/tests/support/run_fixture.sh"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+faith_fixture "$T/fx"
+faith_fixture_config "$T/cfg.json" "$T/fx" 24 3
+
+# Dry run: plan printed, nothing written.
+"$FAITH_BIN" run "$T/cfg.json" --dry-run --output "$T/dry" >"$T/dry.txt"
+grep -q "24 examples" "$T/dry.txt" || { cat "$T/dry.txt"; echo "FAIL: dry run plan"; exit 1; }
+grep -q "8 of 3 examples" "$T/dry.txt" || { cat "$T/dry.txt"; echo "FAIL: dry run chunks"; exit 1; }
+grep -q "estimated wall time" "$T/dry.txt" || { echo "FAIL: no estimate"; exit 1; }
+[ ! -e "$T/dry" ] || { echo "FAIL: dry run wrote $T/dry"; exit 1; }
+
+for np in 1 2 3; do
+    faith_mpirun -np $np "$FAITH_BIN" run "$T/cfg.json" --output "$T/np$np" --threads 1 --quiet
+done
+faith_cmp_tables "$T/np1" "$T/np2"
+faith_cmp_tables "$T/np1" "$T/np3"
+[ ! -e "$T/np3/.partial" ] || { echo "FAIL: .partial left after success"; exit 1; }
+
+# Shape: one row per (example, explainer) in ascending id, 4 explainers.
+rows=$(zstdcat "$T/np1/examples.tsv.zst" | tail -n +2 | wc -l)
+[ "$rows" = 96 ] || { echo "FAIL: examples.tsv has $rows rows, expected 96"; exit 1; }
+zstdcat "$T/np1/examples.tsv.zst" | tail -n +2 | cut -f1 | sort -n -c \
+    || { echo "FAIL: rows not in id order"; exit 1; }
+zstdcat "$T/np1/attributions.jsonl.zst" >"$T/attr.jsonl"
+[ "$(wc -l <"$T/attr.jsonl")" = 96 ] && head -1 "$T/attr.jsonl" | grep -q '"word_scores":\[' \
+    || { echo "FAIL: attributions"; exit 1; }
+grep -q '"ranks":[[:space:]]*3' "$T/np3/manifest.json" || { echo "FAIL: manifest ranks"; exit 1; }
+grep -q '"config_hash":[[:space:]]*"[0-9a-f]\{64\}"' "$T/np3/manifest.json" || { echo "FAIL: manifest hash"; exit 1; }
+grep -q '"model.safetensors":[[:space:]]*"[0-9a-f]\{64\}"' "$T/np3/manifest.json" || { echo "FAIL: model hash"; exit 1; }
+
+# A rank failing mid-run: the job ends (no hang) and rank 0 prints that rank's message.
+set +e
+FAITH_TEST_FAIL_RANK=2 timeout 120 bash -c "$(declare -f faith_mpirun); faith_mpirun -np 3 \"$FAITH_BIN\" run \"$T/cfg.json\" --output \"$T/fail\" --quiet" >"$T/fail.txt" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || { cat "$T/fail.txt"; echo "FAIL: failing rank gave rc $rc"; exit 1; }
+grep -q "rank 2: .*failure injected" "$T/fail.txt" || { cat "$T/fail.txt"; echo "FAIL: message"; exit 1; }
+
+# A config error is reported once, by rank 0, with the key's path, and every rank exits.
+sed 's/"max_length"/"max_lenght"/' "$T/cfg.json" >"$T/bad.json"
+set +e
+timeout 60 bash -c "$(declare -f faith_mpirun); faith_mpirun -np 2 \"$FAITH_BIN\" run \"$T/bad.json\"" >"$T/bad.txt" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || { cat "$T/bad.txt"; echo "FAIL: bad config rc $rc"; exit 1; }
+grep -q "max_lenght: unknown key (did you mean 'max_length'?)" "$T/bad.txt" || { cat "$T/bad.txt"; echo "FAIL: bad config message"; exit 1; }
+[ "$(grep -c 'faith:' "$T/bad.txt")" = 1 ] || { cat "$T/bad.txt"; echo "FAIL: message not printed once"; exit 1; }
+echo "it_run_ranks: ok"

@@ -1,0 +1,268 @@
+/* test_layers.c: each kernel of layers.c against a naive double-precision forward and its backward
+ * against central finite differences of J = sum(w * out) for random weights w. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+#include "rng.h"
+
+static faith_rng R;
+
+static float *randv(size_t n, double sd)
+{
+    float *v = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) v[i] = (float)(sd * faith_rng_normal(&R));
+    return v;
+}
+
+static double dotw(const float *w, const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)w[i] * x[i];
+    return s;
+}
+
+/* A layer seen as J(x) for one perturbed input buffer x. */
+typedef double (*objective)(void *ctx);
+
+/* Central differences on x[i] for a spread of i; analytic gradient g. Float kernels: h = 1e-2 and
+ * a tolerance that a wrong formula (off by a term or a factor) cannot meet. */
+static void check_fd(float *x, const float *g, size_t n, objective f, void *ctx, const char *what)
+{
+    size_t step = n > 40 ? n / 40 : 1;
+    for (size_t i = 0; i < n; i += step) {
+        float keep = x[i], h = 1e-2f;
+        x[i] = keep + h;
+        double jp = f(ctx);
+        x[i] = keep - h;
+        double jm = f(ctx);
+        x[i] = keep;
+        double fd = (jp - jm) / (2.0 * h);
+        if (fabs(fd - g[i]) > 2e-3 + 1e-2 * fabs(fd)) fail_msg("%s[%zu]: analytic %g, finite difference %g", what, i, g[i], fd);
+    }
+}
+
+/* ---- linear ---- */
+typedef struct { float *x, *w, *b, *out, *wt; int N, IN, OUT; } lin_ctx;
+static double lin_J(void *p)
+{
+    lin_ctx *c = p;
+    faith_linear_forward(c->out, c->x, c->w, c->b, c->N, c->IN, c->OUT);
+    return dotw(c->wt, c->out, (size_t)c->N * c->OUT);
+}
+
+static void test_linear(void **s)
+{
+    (void)s;
+    lin_ctx c = {0};
+    c.N = 5, c.IN = 7, c.OUT = 6;
+    c.x = randv(35, 1), c.w = randv(42, 0.5), c.b = randv(6, 0.5), c.out = randv(30, 0), c.wt = randv(30, 1);
+    lin_J(&c);
+    for (int n = 0; n < c.N; n++)
+        for (int o = 0; o < c.OUT; o++) {
+            double r = c.b[o];
+            for (int k = 0; k < c.IN; k++) r += (double)c.x[n * c.IN + k] * c.w[o * c.IN + k];
+            assert_true(fabs(r - c.out[n * c.OUT + o]) < 1e-5);
+        }
+    float *dx = randv(35, 0), *dw = calloc(42, sizeof(float)), *db = calloc(6, sizeof(float));
+    faith_linear_backward(dx, dw, db, c.wt, c.x, c.w, c.N, c.IN, c.OUT, 0);
+    check_fd(c.x, dx, 35, lin_J, &c, "linear dx");
+    check_fd(c.w, dw, 42, lin_J, &c, "linear dw");
+    check_fd(c.b, db, 6, lin_J, &c, "linear db");
+    /* accumulate adds onto what is there; weight grads accumulate across calls */
+    float *dx2 = malloc(sizeof(float) * 35);
+    for (int i = 0; i < 35; i++) dx2[i] = 1.0f;
+    faith_linear_backward(dx2, dw, NULL, c.wt, c.x, c.w, c.N, c.IN, c.OUT, 1);
+    for (int i = 0; i < 35; i++) assert_true(fabsf(dx2[i] - (dx[i] + 1.0f)) < 1e-5f);
+    free(dx2); free(dx); free(dw); free(db); free(c.x); free(c.w); free(c.b); free(c.out); free(c.wt);
+}
+
+/* ---- GELU ---- */
+typedef struct { float *pre0, *pre, *act, *b, *wt; int N, C; } gelu_ctx;
+static double gelu_J(void *p)
+{
+    gelu_ctx *c = p;
+    memcpy(c->pre, c->pre0, sizeof(float) * c->N * c->C);
+    faith_bias_gelu_forward(c->act, c->pre, c->b, c->N, c->C);
+    return dotw(c->wt, c->act, (size_t)c->N * c->C);
+}
+
+static void test_gelu(void **s)
+{
+    (void)s;
+    gelu_ctx c = {0};
+    c.N = 4, c.C = 9;
+    size_t n = 36;
+    c.pre0 = randv(n, 2), c.pre = randv(n, 0), c.act = randv(n, 0), c.b = randv(9, 0.5), c.wt = randv(n, 1);
+    gelu_J(&c);
+    for (size_t i = 0; i < n; i++) {
+        double x = (double)c.pre0[i] + c.b[i % 9];
+        assert_true(fabs(0.5 * x * (1 + erf(x / sqrt(2.0))) - c.act[i]) < 1e-6);
+    }
+    float *d = malloc(sizeof(float) * n);
+    faith_gelu_backward(d, c.wt, c.pre, n);
+    check_fd(c.pre0, d, n, gelu_J, &c, "gelu");
+    free(d); free(c.pre0); free(c.pre); free(c.act); free(c.b); free(c.wt);
+}
+
+/* ---- residual + LayerNorm ---- */
+typedef struct { float *x, *y, *yb, *g, *b, *out, *sum, *m, *r, *wt; int N, C; float eps; } ln_ctx;
+static double ln_J(void *p)
+{
+    ln_ctx *c = p;
+    faith_residual_layernorm_forward(c->out, c->sum, c->m, c->r, c->x, c->y, c->yb, c->g, c->b, c->N, c->C, c->eps);
+    return dotw(c->wt, c->out, (size_t)c->N * c->C);
+}
+
+static void test_layernorm(void **s)
+{
+    (void)s;
+    ln_ctx c = {0};
+    c.N = 3, c.C = 10, c.eps = 1e-5f;
+    size_t n = 30;
+    c.x = randv(n, 1), c.y = randv(n, 1), c.yb = randv(10, 0.3), c.g = randv(10, 0.5), c.b = randv(10, 0.5);
+    for (int k = 0; k < 10; k++) c.g[k] += 1.0f;
+    c.out = randv(n, 0), c.sum = randv(n, 0), c.m = randv(3, 0), c.r = randv(3, 0), c.wt = randv(n, 1);
+    ln_J(&c);
+    for (int t = 0; t < c.N; t++) {
+        double v[10], mu = 0, var = 0;
+        for (int k = 0; k < 10; k++) mu += (v[k] = (double)c.x[t * 10 + k] + c.y[t * 10 + k] + c.yb[k]);
+        mu /= 10;
+        for (int k = 0; k < 10; k++) var += (v[k] - mu) * (v[k] - mu) / 10;
+        for (int k = 0; k < 10; k++)
+            assert_true(fabs((v[k] - mu) / sqrt(var + 1e-5) * c.g[k] + c.b[k] - c.out[t * 10 + k]) < 1e-5);
+    }
+    float *dsum = malloc(sizeof(float) * n), *dg = calloc(10, sizeof(float)), *db = calloc(10, sizeof(float));
+    faith_layernorm_backward(dsum, dg, db, c.wt, c.sum, c.m, c.r, c.g, c.N, c.C);
+    check_fd(c.x, dsum, n, ln_J, &c, "layernorm dx"); /* d sum / d x is the identity */
+    check_fd(c.y, dsum, n, ln_J, &c, "layernorm dy");
+    check_fd(c.g, dg, 10, ln_J, &c, "layernorm dgamma");
+    check_fd(c.b, db, 10, ln_J, &c, "layernorm dbeta");
+    free(dsum); free(dg); free(db);
+    free(c.x); free(c.y); free(c.yb); free(c.g); free(c.b); free(c.out); free(c.sum); free(c.m); free(c.r); free(c.wt);
+}
+
+/* ---- attention (masked softmax, context) ---- */
+enum { AB = 2, AT = 5, AC = 8, ANH = 2 };
+static const int32_t ALEN[AB] = {5, 3};
+typedef struct { float *qkv, *att, *ctx, *wt, *wa; } att_ctx;
+static double att_J(void *p)
+{
+    att_ctx *c = p;
+    faith_attention_probs(c->att, c->qkv, ALEN, AB, AT, AC, ANH);
+    faith_attention_context(c->ctx, c->att, c->qkv, ALEN, AB, AT, AC, ANH);
+    /* J also reads the probabilities, so their gradient path is tested on its own too */
+    return dotw(c->wt, c->ctx, (size_t)AB * AT * AC) + dotw(c->wa, c->att, (size_t)AB * ANH * AT * AT);
+}
+
+static void test_attention(void **s)
+{
+    (void)s;
+    att_ctx c;
+    size_t nq = (size_t)AB * AT * 3 * AC, na = (size_t)AB * ANH * AT * AT, nc = (size_t)AB * AT * AC;
+    c.qkv = randv(nq, 1), c.att = randv(na, 0), c.ctx = randv(nc, 0), c.wt = randv(nc, 1), c.wa = randv(na, 1);
+    att_J(&c);
+    int hd = AC / ANH;
+    for (int b = 0; b < AB; b++)
+        for (int h = 0; h < ANH; h++)
+            for (int i = 0; i < AT; i++) {
+                double sc[AT], mx = -1e300, z = 0;
+                for (int j = 0; j < ALEN[b]; j++) {
+                    sc[j] = 0;
+                    for (int e = 0; e < hd; e++)
+                        sc[j] += (double)c.qkv[(b * AT + i) * 3 * AC + h * hd + e] * c.qkv[(b * AT + j) * 3 * AC + AC + h * hd + e];
+                    sc[j] /= sqrt((double)hd);
+                    mx = fmax(mx, sc[j]);
+                }
+                for (int j = 0; j < ALEN[b]; j++) z += exp(sc[j] - mx);
+                for (int j = 0; j < AT; j++) {
+                    double want = (i < ALEN[b] && j < ALEN[b]) ? exp(sc[j] - mx) / z : 0.0;
+                    assert_true(fabs(c.att[((b * ANH + h) * AT + i) * AT + j] - want) < 1e-6);
+                }
+                if (i >= ALEN[b])
+                    for (int e = 0; e < hd; e++) assert_true(c.ctx[(b * AT + i) * AC + h * hd + e] == 0.0f);
+            }
+    /* backward: d att = wa + dctx V^T; then through the softmax */
+    float *datt = malloc(sizeof(float) * na), *dqkv = malloc(sizeof(float) * nq), *scratch = malloc(sizeof(float) * AT * AT);
+    faith_attention_context_backward(datt, dqkv, c.wt, c.att, c.qkv, ALEN, AB, AT, AC, ANH);
+    for (size_t i = 0; i < na; i++) datt[i] += c.wa[i];
+    faith_attention_probs_backward(dqkv, datt, c.att, c.qkv, scratch, ALEN, AB, AT, AC, ANH);
+    check_fd(c.qkv, dqkv, nq, att_J, &c, "attention dqkv");
+    /* padding rows of dqkv are exactly zero: they must not leak into weight gradients */
+    for (int t = ALEN[1]; t < AT; t++)
+        for (int k = 0; k < 3 * AC; k++) assert_true(dqkv[(AT + t) * 3 * AC + k] == 0.0f);
+    free(datt); free(dqkv); free(scratch); free(c.qkv); free(c.att); free(c.ctx); free(c.wt); free(c.wa);
+}
+
+/* ---- head activations and dropout ---- */
+typedef struct { float *x, *y, *wt; int relu; size_t n; } act_ctx;
+static double act_J(void *p)
+{
+    act_ctx *c = p;
+    if (c->relu) faith_relu_forward(c->y, c->x, c->n);
+    else faith_tanh_forward(c->y, c->x, c->n);
+    return dotw(c->wt, c->y, c->n);
+}
+
+static void test_head_activations(void **s)
+{
+    (void)s;
+    for (int relu = 0; relu < 2; relu++) {
+        act_ctx c = {randv(30, 1), randv(30, 0), randv(30, 1), relu, 30};
+        for (int i = 0; i < 30; i++)
+            if (fabsf(c.x[i]) < 0.05f) c.x[i] = 0.3f; /* keep ReLU's kink away from the FD step */
+        act_J(&c);
+        for (int i = 0; i < 30; i++)
+            assert_true(fabs(c.y[i] - (relu ? fmax(c.x[i], 0.0) : tanh(c.x[i]))) < 1e-6);
+        float *d = malloc(sizeof(float) * 30);
+        if (relu) faith_relu_backward(d, c.wt, c.x, 30);
+        else faith_tanh_backward(d, c.wt, c.y, 30);
+        check_fd(c.x, d, 30, act_J, &c, relu ? "relu" : "tanh");
+        free(d); free(c.x); free(c.y); free(c.wt);
+    }
+}
+
+static void test_dropout(void **s)
+{
+    (void)s;
+    size_t n = 20000;
+    float *x = malloc(sizeof(float) * n), *g = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) x[i] = g[i] = 1.0f + (float)(i % 7);
+    faith_dropout_apply(x, n, 0.25f, 77);
+    faith_dropout_apply(g, n, 0.25f, 77);
+    size_t zeros = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = 1.0f + (float)(i % 7);
+        assert_true(x[i] == 0.0f || fabsf(x[i] - v / 0.75f) < 1e-5f); /* kept values rescaled */
+        assert_true(x[i] == g[i]); /* same key: same mask, which is the backward */
+        zeros += x[i] == 0.0f;
+    }
+    assert_true(zeros > n * 0.23 && zeros < n * 0.27);
+    faith_dropout_apply(g, n, 0.25f, 78);
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++) same += (x[i] == 0.0f) == (g[i] == 0.0f && x[i] == 0.0f);
+    assert_true(same < n); /* another key gives another mask */
+    free(x);
+    free(g);
+}
+
+int main(void)
+{
+    faith_rng_init(&R, 1234, 0, "layers");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_head_activations),
+        cmocka_unit_test(test_dropout),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
