@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "loader.h"
+#include "unicode.h"
 
 const char *const faith_ds_mnli_labels[3] = {"entailment", "neutral", "contradiction"};
 const char *const faith_ds_sentiment_labels[2] = {"negative", "positive"};
@@ -20,6 +21,21 @@ int faith_ds_reader_open(faith_ds_reader *r, const char *path, faith_sha256 *sha
     r->sha = sha;
     r->f = fopen(path, "rb");
     if (!r->f) return faith_err_set(err, FAITH_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    return FAITH_OK;
+}
+
+/* Every loader's text must be UTF-8 without NUL bytes: a NUL would silently cut the line short, and
+ * invalid bytes would only be caught later by the tokenizer, which no longer knows the file and line. */
+static int check_text(const faith_ds_reader *r, const char *s, size_t n, faith_err *err)
+{
+    const char *nul = memchr(s, '\0', n);
+    if (nul)
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s:%lld: NUL byte at column %ld (expected UTF-8 text)",
+                             r->path, (long long)r->lineno, (long)(nul - s) + 1);
+    long bad = faith_utf8_invalid_at(s, n);
+    if (bad >= 0)
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s:%lld: invalid UTF-8 at column %ld (byte 0x%02X)",
+                             r->path, (long long)r->lineno, bad + 1, (unsigned)(unsigned char)s[bad]);
     return FAITH_OK;
 }
 
@@ -51,6 +67,7 @@ int faith_ds_reader_next(faith_ds_reader *r, char **line, size_t *len, faith_err
                                  "%s:%lld: empty line followed by more data at line %lld (empty lines "
                                  "are allowed only at the end of the file)",
                                  r->path, (long long)r->blank_lineno, (long long)r->lineno);
+        FAITH_TRY(check_text(r, s, n, err));
         *line = s;
         *len = n;
         return 1;

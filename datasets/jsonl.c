@@ -110,6 +110,16 @@ static int parse_label(faith_ds_labels *L, const cJSON *v, const char *key, cons
     return faith_err_set(err, FAITH_ERR_FORMAT, "%s: key '%s' must be an integer or a label name", where, key);
 }
 
+/* cJSON keeps duplicate keys and lookups return the first: refuse them rather than guess. */
+static int check_unique_keys(const cJSON *obj, const char *where, faith_err *err)
+{
+    for (const cJSON *a = obj->child; a; a = a->next)
+        for (const cJSON *b = obj->child; b != a; b = b->next)
+            if (strcmp(a->string, b->string) == 0)
+                return faith_err_set(err, FAITH_ERR_FORMAT, "%s: key '%s' given twice", where, a->string);
+    return FAITH_OK;
+}
+
 static int parse_line(const faith_dataset_spec *spec, const char *line, const char *where, faith_example *e,
                       faith_ds_labels *L, faith_err *err)
 {
@@ -125,6 +135,7 @@ static int parse_line(const faith_dataset_spec *spec, const char *line, const ch
         rc = faith_err_set(err, FAITH_ERR_FORMAT, "%s: expected a JSON object", where);
         goto cleanup;
     }
+    FAITH_CHECK(check_unique_keys(obj, where, err));
     FAITH_CHECK(get_string(obj, spec->text_col, TEXT, 4, "text", where, &e->text, err));
     if (!e->text) {
         rc = faith_err_set(err, FAITH_ERR_FORMAT, "%s: missing text (expected key text, sentence, sentence1 or premise)",

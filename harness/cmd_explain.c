@@ -243,8 +243,9 @@ static void print_table(const faith_tokenizer *tok, const faith_model_config *cf
         printf("\n%-20s %14s\n", "word", "score");
         for (int32_t k = 0; k < e->n_words; k++) printf("%-20s %14.6g\n", in->words[k], r->word_scores[k]);
     }
-    if (!isnan(r->extra.delta_f))
-        printf("\ndelta_f %.6g, completeness gap %.3g\n", r->extra.delta_f, r->extra.completeness_gap);
+    if (!isnan(r->extra.delta_f)) printf("\ndelta_f %.6g\n", r->extra.delta_f);
+    if (!isnan(r->extra.completeness_gap))
+        printf("completeness gap %.3g\n", r->extra.completeness_gap);
     printf("cost: %lld forward, %lld backward, %lld sequences, %lld tokens\n",
            (long long)r->cost.forward, (long long)r->cost.backward, (long long)r->cost.sequences,
            (long long)r->cost.tokens);
@@ -355,23 +356,25 @@ static const char *explainer_help(void)
 
 int faith_cmd_explain(int argc, char **argv)
 {
+#define OPT(name, arg, help, repeat) {name, arg, help, repeat, 0, NULL, NULL}
     faith_opt o[N_OPTS] = {
-        [O_MODEL] = {"model", "DIR", "model directory (config.json, model.safetensors, tokenizer)", 0, 0, NULL, NULL},
-        [O_EXPLAINER] = {"explainer", "NAME", explainer_help(), 0, 0, NULL, NULL},
-        [O_TEXT] = {"text", "T", "input text", 0, 0, NULL, NULL},
-        [O_PAIR] = {"pair", "T2", "second text of a pair (NLI)", 0, 0, NULL, NULL},
-        [O_IDS] = {"ids", "I,I,...", "token ids instead of text, specials included", 0, 0, NULL, NULL},
-        [O_LABEL] = {"label", "K", "gold label (for --target gold)", 0, 0, NULL, NULL},
-        [O_TARGET] = {"target", "pred|gold|K", "class explained (default pred)", 0, 0, NULL, NULL},
-        [O_OUTPUT] = {"output", "prob|logit|logprob", "scalar explained (default prob)", 0, 0, NULL, NULL},
-        [O_PARAM] = {"param", "KEY=VALUE", "explainer parameter; VALUE parsed as JSON when it parses", 1, 0, NULL, NULL},
-        [O_AGG] = {"aggregate", "sum|mean|max|first", "token-to-word aggregation (default sum)", 0, 0, NULL, NULL},
-        [O_WORDS] = {"words", NULL, "also print word scores", 0, 0, NULL, NULL},
-        [O_MAXLEN] = {"max-length", "N", "truncate to N tokens (default: the model's limit)", 0, 0, NULL, NULL},
-        [O_SEED] = {"seed", "S", "run seed for random explainers (default 0)", 0, 0, NULL, NULL},
-        [O_BUDGET] = {"token-budget", "N", "max rows x padded length per forward (default 8192)", 0, 0, NULL, NULL},
-        [O_JSON] = {"json", NULL, "print one JSON object", 0, 0, NULL, NULL},
+        [O_MODEL] = OPT("model", "DIR", "model directory (config.json, model.safetensors, tokenizer)", 0),
+        [O_EXPLAINER] = OPT("explainer", "NAME", explainer_help(), 0),
+        [O_TEXT] = OPT("text", "T", "input text", 0),
+        [O_PAIR] = OPT("pair", "T2", "second text of a pair (NLI)", 0),
+        [O_IDS] = OPT("ids", "I,I,...", "token ids instead of text, specials included", 0),
+        [O_LABEL] = OPT("label", "K", "gold label (for --target gold)", 0),
+        [O_TARGET] = OPT("target", "pred|gold|K", "class explained (default pred)", 0),
+        [O_OUTPUT] = OPT("output", "prob|logit|logprob", "scalar explained (default prob)", 0),
+        [O_PARAM] = OPT("param", "KEY=VALUE", "explainer parameter; VALUE is JSON when it parses", 1),
+        [O_AGG] = OPT("aggregate", "sum|mean|max|first", "token-to-word aggregation (default sum)", 0),
+        [O_WORDS] = OPT("words", NULL, "also print word scores", 0),
+        [O_MAXLEN] = OPT("max-length", "N", "truncate to N tokens (default: the model's limit)", 0),
+        [O_SEED] = OPT("seed", "S", "run seed for random explainers (default 0)", 0),
+        [O_BUDGET] = OPT("token-budget", "N", "max rows x padded length per forward (default 8192)", 0),
+        [O_JSON] = OPT("json", NULL, "print one JSON object", 0),
     };
+#undef OPT
     faith_err err = {0};
     int rc = faith_opts_parse("explain", USAGE, o, N_OPTS, argc, argv, NULL, NULL, &err);
     if (rc == 1) return 0;

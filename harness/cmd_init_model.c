@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "hfconfig.h"
 #include "model.h"
+#include "tokenizer.h"
 
 static const char *base_name(const char *p)
 {
@@ -91,6 +92,32 @@ static int vocab_size(const char *path, int32_t *n, int *kind, faith_err *err)
     return rc;
 }
 
+/* Load the tokenizer the copied files will make, before anything is written: a vocabulary it
+ * refuses, or a WordPiece one without [CLS]/[SEP]/[PAD], fails here naming the file. Byte-level BPE
+ * vocabularies such as GPT-2's may lack <s>/</s>; sequences then start with an ordinary token. */
+static int check_tokenizer(const char *vocab, const char *merges, int kind, int32_t *pad, faith_err *err)
+{
+    faith_tokenizer *t = NULL;
+    if (kind == 0) FAITH_TRY(faith_tokenizer_load_wordpiece(vocab, 1, &t, err));
+    if (kind == 1) FAITH_TRY(faith_tokenizer_load_bpe(vocab, merges, &t, err));
+    if (kind == 2) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", vocab);
+        char *slash = strrchr(dir, '/');
+        if (strcmp(base_name(vocab), "tokenizer.json") != 0) return FAITH_OK; /* loaded from DIR later */
+        if (slash) *slash = '\0';
+        else snprintf(dir, sizeof dir, ".");
+        FAITH_TRY(faith_tokenizer_load(dir, &t, err));
+    }
+    faith_special_ids s = faith_tokenizer_special(t);
+    int wp = strcmp(faith_tokenizer_kind(t), "wordpiece") == 0;
+    faith_tokenizer_free(t);
+    if (wp && (s.cls < 0 || s.sep < 0 || s.pad < 0))
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: no [CLS], [SEP] or [PAD] token: expected a BERT vocabulary", vocab);
+    if (wp) *pad = s.pad;
+    return FAITH_OK;
+}
+
 static int label_names(const char *list, faith_model_config *c, faith_err *err)
 {
     int k = 0;
@@ -101,7 +128,12 @@ static int label_names(const char *list, faith_model_config *c, faith_err *err)
         if (k >= c->n_classes || n == 0 || n >= FAITH_LABEL_MAX)
             return faith_err_set(err, FAITH_ERR_ARG, "--label-names: expected %d non-empty comma-separated names", c->n_classes);
         memcpy(c->labels[k], s, n);
-        c->labels[k++][n] = '\0';
+        c->labels[k][n] = '\0';
+        for (int j = 0; j < k; j++)
+            if (strcmp(c->labels[j], c->labels[k]) == 0)
+                return faith_err_set(err, FAITH_ERR_ARG, "--label-names: duplicate name '%s' (label2id needs distinct names)",
+                                     c->labels[k]);
+        k++;
         s = e ? e + 1 : s + n;
     }
     if (k != c->n_classes)
@@ -129,12 +161,15 @@ static int run(faith_opt *o, int no, faith_err *err)
     int kind = 0;
     FAITH_TRY(vocab_size(vocab, &c.vocab_size, &kind, err));
     if (kind == 1 && !merges) return faith_err_set(err, FAITH_ERR_ARG, "%s: a vocab.json needs --merges merges.txt", vocab);
+    int32_t pad = 0;
+    FAITH_TRY(check_tokenizer(vocab, merges, kind, &pad, err));
     c.n_layers = (int32_t)L, c.d_model = (int32_t)C, c.n_heads = (int32_t)H, c.d_ffn = (int32_t)F;
     c.n_classes = (int32_t)K;
     c.max_pos = (int32_t)P;
     c.hidden_dropout = c.attn_dropout = 0.1f;
     c.classifier_dropout = -1;
     c.ln_eps = 1e-12f;
+    if (c.arch != FAITH_ARCH_ROBERTA) c.pad_token_id = pad; /* [PAD]'s id, 0 in BERT vocabularies */
     if (c.arch == FAITH_ARCH_BERT) c.type_vocab_size = 2;
     if (c.arch == FAITH_ARCH_DISTILBERT) c.classifier_dropout = 0.2f;
     if (c.arch == FAITH_ARCH_ROBERTA) { /* positions start after padding_idx = 1 */

@@ -1,9 +1,11 @@
 /* cmd_predict.c: `faith predict`: tokens, logits, probabilities and predicted label of a model for
  * a text (and pair), explicit token ids, or every line of a file. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -103,25 +105,31 @@ static int parse_ids(const char *s, int32_t **ids, int32_t *n, faith_err *err)
 {
     *n = 0;
     *ids = faith_xmalloc(sizeof(int32_t) * (strlen(s) / 2 + 2));
-    char *copy = faith_xstrdup(s), *save = NULL;
+    char *copy = faith_xstrdup(s), *tk = copy;
     int rc = FAITH_OK;
-    for (char *tk = strtok_r(copy, ",", &save); tk; tk = strtok_r(NULL, ",", &save)) {
+    for (int32_t k = 1;; k++) { /* every comma-separated entry, empty ones included, must be an id */
+        char *comma = strchr(tk, ',');
+        if (comma) *comma = '\0';
         int64_t v;
         if (faith_parse_int(tk, &v) < 0 || v < 0 || v > INT32_MAX) {
-            rc = faith_err_set(err, FAITH_ERR_ARG, "--ids: expected comma-separated non-negative integers, got '%s'", tk);
+            rc = faith_err_set(err, FAITH_ERR_ARG, "--ids: entry %d is '%s', expected a non-negative integer", k, tk);
             break;
         }
         (*ids)[(*n)++] = (int32_t)v;
+        if (!comma) break;
+        tk = comma + 1;
     }
     free(copy);
-    if (rc == FAITH_OK && *n == 0) rc = faith_err_set(err, FAITH_ERR_ARG, "--ids: no ids given");
     return rc;
 }
 
 static int predict_file(pred_ctx *p, const char *path, faith_err *err)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return faith_err_set(err, FAITH_ERR_IO, "%s: not a regular file (expected one text per line)", path);
     FILE *fp = fopen(path, "r");
-    if (!fp) return faith_err_set(err, FAITH_ERR_IO, "%s: cannot open", path);
+    if (!fp) return faith_err_set(err, FAITH_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -133,9 +141,12 @@ static int predict_file(pred_ctx *p, const char *path, faith_err *err)
         if (len == 0) continue;
         char *tab = strchr(line, '\t');
         if (tab) *tab = '\0';
-        rc = predict_text(p, line, tab ? tab + 1 : NULL, err);
+        if (tab && strchr(tab + 1, '\t'))
+            rc = faith_err_set(err, FAITH_ERR_FORMAT, "expected text or text<TAB>pair, found more than one tab");
+        else rc = predict_text(p, line, tab ? tab + 1 : NULL, err);
         if (rc < 0) faith_err_prefix(err, "%s:%ld: ", path, lineno);
     }
+    if (rc == FAITH_OK && ferror(fp)) rc = faith_err_set(err, FAITH_ERR_IO, "%s: read error", path);
     free(line);
     fclose(fp);
     return rc;

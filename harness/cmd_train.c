@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "sha256.h"
 #include "train.h"
 
 #define USAGE "--model DIR --train DATA --dev DATA --out DIR [options]  (or --config FILE)"
@@ -155,7 +156,10 @@ static int apply_config(const char *path, faith_opt *opts, strpool *pool, faith_
             val = faith_xmalloc(40);
             double d = it->valuedouble;
             if (d == floor(d) && fabs(d) < 1e15) snprintf(val, 40, "%lld", (long long)d);
-            else snprintf(val, 40, "%.17g", d);
+            else {
+                snprintf(val, 40, "%.15g", d); /* 0.06, not 0.059999999999999998 */
+                if (strtod(val, NULL) != d) snprintf(val, 40, "%.17g", d);
+            }
         } else {
             rc = faith_err_set(err, FAITH_ERR_ARG, "%s: key '%s' must be a string or a number", path,
                                it->string);
@@ -174,6 +178,12 @@ static cJSON *run_info(faith_opt *opts, const faith_dataset *tr, const faith_dat
                        int32_t max_len)
 {
     cJSON *r = cJSON_CreateObject();
+    /* The starting weights' hash ties the run to the exact model it began from. */
+    char path[4096], hex[65];
+    faith_err ignored = {0};
+    snprintf(path, sizeof path, "%s/model.safetensors", faith_opt_str(opts, N_OPTS, "model", ""));
+    if (faith_sha256_file(path, hex, &ignored) == FAITH_OK)
+        cJSON_AddStringToObject(r, "start_model_sha256", hex);
     cJSON *o = cJSON_AddObjectToObject(r, "options");
     for (int i = 0; i < N_OPTS; i++) {
         if (!opts[i].count) continue;

@@ -123,39 +123,101 @@ static char *resolve(const char *dir, const char *p)
     return r;
 }
 
-static int parse_dataset(ctx *c, faith_run_config *r, const cJSON *d)
+static int parse_dataset(ctx *c, const char *dir, faith_data_cfg *out, const cJSON *d,
+                         const char *path)
 {
     static const char *const keys[] = {"format", "path", "split", "limit", "text_column",
                                        "pair_column", "label_column", "label_names"};
-    FAITH_TRY(want(c, d, "dataset", cJSON_IsObject(d), "an object"));
-    FAITH_TRY(check_keys(c, d, "dataset", keys, sizeof keys / sizeof keys[0]));
-    char *path = NULL;
-    FAITH_TRY(get_str(c, d, "dataset", "path", &path));
-    if (!path) return bad(c, "dataset.path", "%s", "missing (the dataset file or directory)");
-    r->dataset.path = resolve(r->dir, path);
-    free(path);
-    FAITH_TRY(get_str(c, d, "dataset", "format", &r->dataset.format));
-    FAITH_TRY(get_str(c, d, "dataset", "split", &r->dataset.split));
-    FAITH_TRY(get_int(c, d, "dataset", "limit", 0, INT64_C(1) << 40, &r->dataset.limit));
-    FAITH_TRY(get_str(c, d, "dataset", "text_column", &r->dataset.text_col));
-    FAITH_TRY(get_str(c, d, "dataset", "pair_column", &r->dataset.pair_col));
-    FAITH_TRY(get_str(c, d, "dataset", "label_column", &r->dataset.label_col));
+    char p[300];
+    FAITH_TRY(want(c, d, path, cJSON_IsObject(d), "an object"));
+    FAITH_TRY(check_keys(c, d, path, keys, sizeof keys / sizeof keys[0]));
+    char *file = NULL;
+    FAITH_TRY(get_str(c, d, path, "path", &file));
+    join(p, sizeof p, path, "path");
+    if (!file) return bad(c, p, "%s", "missing (the dataset file or directory)");
+    out->path = resolve(dir, file);
+    free(file);
+    FAITH_TRY(get_str(c, d, path, "format", &out->format));
+    FAITH_TRY(get_str(c, d, path, "split", &out->split));
+    FAITH_TRY(get_int(c, d, path, "limit", 0, INT64_C(1) << 40, &out->limit));
+    FAITH_TRY(get_str(c, d, path, "text_column", &out->text_col));
+    FAITH_TRY(get_str(c, d, path, "pair_column", &out->pair_col));
+    FAITH_TRY(get_str(c, d, path, "label_column", &out->label_col));
     const cJSON *ln = cJSON_GetObjectItemCaseSensitive(d, "label_names");
+    join(p, sizeof p, path, "label_names");
     if (ln && !cJSON_IsNull(ln)) {
-        FAITH_TRY(want(c, ln, "dataset.label_names", cJSON_IsArray(ln), "an array of strings"));
+        FAITH_TRY(want(c, ln, p, cJSON_IsArray(ln), "an array of strings"));
         int n = cJSON_GetArraySize(ln);
-        if (n > 64) return bad(c, "dataset.label_names", "%s", "more than 64 labels");
-        r->dataset.label_names = faith_xcalloc((size_t)n + 1, sizeof(char *));
+        if (n > 64) return bad(c, p, "%s", "more than 64 labels");
+        out->label_names = faith_xcalloc((size_t)n + 1, sizeof(char *));
         for (int i = 0; i < n; i++) {
             const cJSON *s = cJSON_GetArrayItem(ln, i);
-            char p[64];
-            snprintf(p, sizeof p, "dataset.label_names[%d]", i);
-            FAITH_TRY(want(c, s, p, cJSON_IsString(s), "a string"));
-            r->dataset.label_names[i] = faith_xstrdup(s->valuestring);
-            r->dataset.n_label_names = i + 1;
+            char q[320];
+            snprintf(q, sizeof q, "%s[%d]", p, i);
+            FAITH_TRY(want(c, s, q, cJSON_IsString(s), "a string"));
+            out->label_names[i] = faith_xstrdup(s->valuestring);
+            out->n_label_names = i + 1;
         }
     }
-    if (!r->dataset.format) r->dataset.format = faith_xstrdup("auto");
+    if (!out->format) out->format = faith_xstrdup("auto");
+    return FAITH_OK;
+}
+
+static int parse_probe(ctx *c, faith_run_config *r, const cJSON *pr)
+{
+    static const char *const keys[] = {"property", "words", "train", "iters", "holdout", "lambdas"};
+    FAITH_TRY(want(c, pr, "probe", cJSON_IsObject(pr), "an object"));
+    FAITH_TRY(check_keys(c, pr, "probe", keys, sizeof keys / sizeof keys[0]));
+    faith_probe_cfg *p = &r->probe;
+    r->has_probe = 1;
+    FAITH_TRY(get_str(c, pr, "probe", "property", &p->property));
+    if (!p->property) p->property = faith_xstrdup("label");
+    static const char *const props[] = {"label", "length_bin", "negation", "wordlist"};
+    size_t k = 0;
+    while (k < 4 && strcmp(props[k], p->property) != 0) k++;
+    if (k == 4) return bad(c, "probe.property", "'%s': expected label, length_bin, negation or wordlist", p->property);
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(pr, "words");
+    if (w && !cJSON_IsNull(w)) {
+        FAITH_TRY(want(c, w, "probe.words", cJSON_IsArray(w) && cJSON_GetArraySize(w) > 0,
+                       "a non-empty array of strings"));
+        int n = cJSON_GetArraySize(w);
+        p->words = faith_xcalloc((size_t)n, sizeof(char *));
+        for (int i = 0; i < n; i++) {
+            const cJSON *s = cJSON_GetArrayItem(w, i);
+            char q[64];
+            snprintf(q, sizeof q, "probe.words[%d]", i);
+            FAITH_TRY(want(c, s, q, cJSON_IsString(s), "a string"));
+            p->words[i] = faith_xstrdup(s->valuestring);
+            p->n_words = i + 1;
+        }
+    }
+    if ((k == 3) != (p->words != NULL))
+        return bad(c, "probe.words", "%s", k == 3 ? "missing (the wordlist property needs words)"
+                                                  : "only the wordlist property takes words");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(pr, "train");
+    if (!t) return bad(c, "probe.train", "%s", "missing (the dataset the probes are trained on)");
+    p->train.limit = FAITH_DEFAULT_PROBE_TRAIN_LIMIT;
+    FAITH_TRY(parse_dataset(c, r->dir, &p->train, t, "probe.train"));
+    int64_t v = 0;
+    FAITH_TRY(get_int(c, pr, "probe", "iters", 1, 100000, &v));
+    p->iters = (int32_t)v;
+    FAITH_TRY(get_double(c, pr, "probe", "holdout", &p->holdout));
+    if (p->holdout < 0 || p->holdout >= 1) return bad(c, "probe.holdout", "%s", "expected a number in [0, 1)");
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(pr, "lambdas");
+    if (l && !cJSON_IsNull(l)) {
+        FAITH_TRY(want(c, l, "probe.lambdas", cJSON_IsArray(l) && cJSON_GetArraySize(l) > 0,
+                       "a non-empty array of numbers"));
+        int n = cJSON_GetArraySize(l);
+        p->lambdas = faith_xcalloc((size_t)n, sizeof(double));
+        for (int i = 0; i < n; i++) {
+            const cJSON *x = cJSON_GetArrayItem(l, i);
+            char q[64];
+            snprintf(q, sizeof q, "probe.lambdas[%d]", i);
+            FAITH_TRY(want(c, x, q, cJSON_IsNumber(x) && x->valuedouble >= 0, "a number >= 0"));
+            p->lambdas[i] = x->valuedouble;
+            p->n_lambdas = i + 1;
+        }
+    }
     return FAITH_OK;
 }
 
@@ -240,7 +302,7 @@ static int parse_root(ctx *c, faith_run_config *r, const cJSON *root)
     free(model);
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "dataset");
     if (!d) return bad(c, "dataset", "%s", "missing");
-    FAITH_TRY(parse_dataset(c, r, d));
+    FAITH_TRY(parse_dataset(c, r->dir, &r->dataset, d, "dataset"));
     v = FAITH_DEFAULT_MAX_LENGTH;
     FAITH_TRY(get_int(c, root, "", "max_length", 3, 1 << 20, &v));
     r->max_length = (int32_t)v;
@@ -276,8 +338,7 @@ static int parse_root(ctx *c, faith_run_config *r, const cJSON *root)
     }
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive(root, "probe");
     if (pr && !cJSON_IsNull(pr)) {
-        FAITH_TRY(want(c, pr, "probe", cJSON_IsObject(pr), "an object"));
-        r->probe = cJSON_Duplicate(pr, 1);
+        FAITH_TRY(parse_probe(c, r, pr));
     }
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "sanity");
     if (s && !cJSON_IsNull(s)) FAITH_TRY(parse_sanity(c, r, s));
@@ -339,17 +400,25 @@ static void free_components(faith_component_cfg *a, int32_t n)
     free(a);
 }
 
+static void free_data(faith_data_cfg *d)
+{
+    free(d->format), free(d->path), free(d->split), free(d->text_col), free(d->pair_col);
+    free(d->label_col);
+    for (int32_t i = 0; i < d->n_label_names; i++) free(d->label_names[i]);
+    free(d->label_names);
+}
+
 void faith_config_free(faith_run_config *c)
 {
     if (!c) return;
     free(c->path), free(c->dir), free(c->name), free(c->model_dir), free(c->output);
-    free(c->dataset.format), free(c->dataset.path), free(c->dataset.split);
-    free(c->dataset.text_col), free(c->dataset.pair_col), free(c->dataset.label_col);
-    for (int32_t i = 0; i < c->dataset.n_label_names; i++) free(c->dataset.label_names[i]);
-    free(c->dataset.label_names);
+    free_data(&c->dataset);
+    free_data(&c->probe.train);
+    free(c->probe.property), free(c->probe.lambdas);
+    for (int32_t i = 0; i < c->probe.n_words; i++) free(c->probe.words[i]);
+    free(c->probe.words);
     free_components(c->explainers, c->n_explainers);
     free_components(c->metrics, c->n_metrics);
-    cJSON_Delete(c->probe);
     free(c);
 }
 
@@ -401,6 +470,23 @@ static void add_str(cJSON *o, const char *k, const char *v)
     else cJSON_AddNullToObject(o, k);
 }
 
+static cJSON *data_json(const faith_data_cfg *c)
+{
+    cJSON *d = cJSON_CreateObject();
+    add_str(d, "format", c->format);
+    add_str(d, "path", c->path);
+    add_str(d, "split", c->split);
+    cJSON_AddNumberToObject(d, "limit", (double)c->limit);
+    add_str(d, "text_column", c->text_col);
+    add_str(d, "pair_column", c->pair_col);
+    add_str(d, "label_column", c->label_col);
+    if (c->label_names)
+        cJSON_AddItemToObject(d, "label_names", cJSON_CreateStringArray(
+                                  (const char *const *)c->label_names, c->n_label_names));
+    else cJSON_AddNullToObject(d, "label_names");
+    return d;
+}
+
 cJSON *faith_config_resolved(const faith_run_config *c, faith_explainer *const *ex,
                              faith_metric *const *me)
 {
@@ -408,18 +494,7 @@ cJSON *faith_config_resolved(const faith_run_config *c, faith_explainer *const *
     cJSON_AddStringToObject(o, "name", c->name);
     cJSON_AddNumberToObject(o, "seed", (double)c->seed);
     cJSON_AddStringToObject(o, "model", c->model_dir);
-    cJSON *d = cJSON_AddObjectToObject(o, "dataset");
-    add_str(d, "format", c->dataset.format);
-    add_str(d, "path", c->dataset.path);
-    add_str(d, "split", c->dataset.split);
-    cJSON_AddNumberToObject(d, "limit", (double)c->dataset.limit);
-    add_str(d, "text_column", c->dataset.text_col);
-    add_str(d, "pair_column", c->dataset.pair_col);
-    add_str(d, "label_column", c->dataset.label_col);
-    if (c->dataset.label_names)
-        cJSON_AddItemToObject(d, "label_names", cJSON_CreateStringArray(
-                                  (const char *const *)c->dataset.label_names, c->dataset.n_label_names));
-    else cJSON_AddNullToObject(d, "label_names");
+    cJSON_AddItemToObject(o, "dataset", data_json(&c->dataset));
     cJSON_AddNumberToObject(o, "max_length", c->max_length);
     cJSON *ea = cJSON_AddArrayToObject(o, "explainers");
     for (int32_t i = 0; i < c->n_explainers; i++) {
@@ -443,8 +518,20 @@ cJSON *faith_config_resolved(const faith_run_config *c, faith_explainer *const *
     cJSON *b = cJSON_AddObjectToObject(o, "batch");
     cJSON_AddNumberToObject(b, "tokens", (double)c->batch_tokens);
     cJSON_AddNumberToObject(b, "chunk", c->batch_chunk);
-    if (c->probe) cJSON_AddItemToObject(o, "probe", cJSON_Duplicate(c->probe, 1));
-    else cJSON_AddNullToObject(o, "probe");
+    if (c->has_probe) {
+        cJSON *p = cJSON_AddObjectToObject(o, "probe");
+        cJSON_AddStringToObject(p, "property", c->probe.property);
+        if (c->probe.words)
+            cJSON_AddItemToObject(p, "words", cJSON_CreateStringArray((const char *const *)c->probe.words,
+                                                                      c->probe.n_words));
+        cJSON_AddItemToObject(p, "train", data_json(&c->probe.train));
+        cJSON_AddNumberToObject(p, "iters", c->probe.iters);
+        cJSON_AddNumberToObject(p, "holdout", c->probe.holdout);
+        if (c->probe.lambdas) cJSON_AddItemToObject(p, "lambdas", cJSON_CreateDoubleArray(c->probe.lambdas, c->probe.n_lambdas));
+        else cJSON_AddNullToObject(p, "lambdas");
+    } else {
+        cJSON_AddNullToObject(o, "probe");
+    }
     if (c->has_sanity) {
         cJSON *s = cJSON_AddObjectToObject(o, "sanity");
         cJSON *mr = cJSON_AddObjectToObject(s, "model_randomization");

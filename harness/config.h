@@ -19,21 +19,38 @@ typedef struct faith_component_cfg {
     cJSON *params;
 } faith_component_cfg;
 
+/* A dataset as the config names it (paths resolved). */
+typedef struct faith_data_cfg {
+    char *format;           /* "auto" by default */
+    char *path;             /* resolved path */
+    char *split;            /* NULL: loader default */
+    int64_t limit;          /* 0: all */
+    char *text_col, *pair_col, *label_col;
+    char **label_names;
+    int32_t n_label_names;
+} faith_data_cfg;
+
+#define FAITH_DEFAULT_PROBE_TRAIN_LIMIT 2000
+
+/* Layer probes (metrics/probe.h): trained on `train`, scored on the run's dataset. */
+typedef struct faith_probe_cfg {
+    char *property;         /* "label" (default), "length_bin", "negation", "wordlist" */
+    char **words;           /* wordlist property */
+    int32_t n_words;
+    faith_data_cfg train;   /* limit defaults to FAITH_DEFAULT_PROBE_TRAIN_LIMIT */
+    int32_t iters;          /* 0: probe default */
+    double holdout;         /* 0: probe default */
+    double *lambdas;
+    int32_t n_lambdas;
+} faith_probe_cfg;
+
 typedef struct faith_run_config {
     char *path;                 /* the config file ("<string>" when parsed from text) */
     char *dir;                  /* directory relative paths are resolved against */
     char *name;
     uint64_t seed;
     char *model_dir;            /* resolved path */
-    struct {
-        char *format;           /* "auto" by default */
-        char *path;             /* resolved path */
-        char *split;            /* NULL: loader default */
-        int64_t limit;          /* 0: all */
-        char *text_col, *pair_col, *label_col;
-        char **label_names;
-        int32_t n_label_names;
-    } dataset;
+    faith_data_cfg dataset;
     int32_t max_length;
     int32_t n_explainers, n_metrics;
     faith_component_cfg *explainers, *metrics;
@@ -42,7 +59,8 @@ typedef struct faith_run_config {
     int32_t threads;            /* BLAS threads per rank; 0: cores / ranks on the node */
     char *output;               /* resolved output dir */
     int output_defaulted;       /* output came from the default results/<name> */
-    cJSON *probe;               /* the probe object as given, or NULL */
+    int has_probe;
+    faith_probe_cfg probe;
     int has_sanity;
     int32_t sanity_layers;
     double sanity_threshold;

@@ -168,7 +168,7 @@ static int ig_explain(void *state, const faith_env *env, const faith_item *it, f
         gradp[k] = grad + (size_t)k * nc;
         len[k] = n;
     }
-    int64_t budget = env->token_budget > 0 ? env->token_budget : FAITH_DEFAULT_TOKEN_BUDGET;
+    int64_t budget = faith_grad_budget(env->token_budget);
     if (s->internal_batch > 0 && s->internal_batch * n < budget) budget = s->internal_batch * n;
     FAITH_CHECK(faith_run_grads(env->model, budget, S, ids, types, len, embp, it->target, env->output,
                                 values, gradp, env->cost, err));

@@ -92,7 +92,7 @@ static int sg_explain(void *state, const faith_env *env, const faith_item *it, f
         gradp[k] = grad + (size_t)k * nc;
         len[k] = n;
     }
-    int rc = faith_run_grads(env->model, env->token_budget, S, ids, types, len, embp, it->target,
+    int rc = faith_run_grads(env->model, faith_grad_budget(env->token_budget), S, ids, types, len, embp, it->target,
                              env->output, values, gradp, env->cost, err);
     if (rc == FAITH_OK) {
         for (int32_t k = 0; k < S; k++)

@@ -45,6 +45,8 @@ cJSON *faith_manifest_throughput(const faith_run_stats *st)
     cJSON_AddNumberToObject(t, "chunks", (double)st->chunks);
     cJSON_AddNumberToObject(t, "chunks_resumed", (double)st->chunks_resumed);
     cJSON_AddNumberToObject(t, "examples_per_s", per((double)st->examples_computed, st->wall_s));
+    cJSON_AddNumberToObject(t, "work_s", st->work_s);
+    cJSON_AddNumberToObject(t, "work_examples_per_s", per((double)st->examples_computed, st->work_s));
     cJSON_AddNumberToObject(t, "sequences_per_s", per((double)st->cost.sequences, st->wall_s));
     cJSON_AddNumberToObject(t, "forward_passes", (double)st->cost.forward);
     cJSON_AddNumberToObject(t, "backward_passes", (double)st->cost.backward);
@@ -53,6 +55,7 @@ cJSON *faith_manifest_throughput(const faith_run_stats *st)
     cJSON_AddNumberToObject(t, "compute_s_all_ranks", st->compute_s);
     cJSON_AddNumberToObject(t, "rank0_plan_s", st->plan_s);
     cJSON_AddNumberToObject(t, "rank0_gather_s", st->gather_s);
+    cJSON_AddNumberToObject(t, "rank0_gather_cpu_s", st->gather_cpu_s);
     cJSON_AddNumberToObject(t, "rank0_write_s", st->write_s);
     cJSON_AddNumberToObject(t, "rank0_ms_per_example",
                             1e3 * per(st->plan_s + st->gather_s, (double)st->examples));

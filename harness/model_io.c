@@ -1,6 +1,7 @@
 /* model_io.c: faith_model_load / faith_model_save: config.json + model.safetensors in Hugging Face
  * layout, tensors matched by name (arch prefix optional, LayerNorm gamma/beta aliases) and validated. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,16 @@ static void shape_str(const int64_t *s, int nd, char *out, size_t cap)
     if (o < cap) snprintf(out + o, cap - o, "]");
 }
 
+/* NaN or infinite weights would silently poison every output: refuse them at load. */
+static int check_finite(const char *path, const char *name, const float *p, size_t n, faith_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i]))
+            return faith_err_set(err, FAITH_ERR_FORMAT, "%s: tensor '%s' has a non-finite value (%g) at element %zu",
+                                 path, name, (double)p[i], i);
+    return FAITH_OK;
+}
+
 static int fill_params(faith_model *m, const faith_st_file *f, faith_err *err)
 {
     size_t nv = faith_model_param_count(m);
@@ -76,7 +87,8 @@ static int fill_params(faith_model *m, const faith_st_file *f, faith_err *err)
                                f->path, t->name, a, b);
             break;
         }
-        faith_st_read_f32(f, t, P + v->offset);
+        rc = faith_st_read_f32(f, t, P + v->offset, err);
+        if (rc == FAITH_OK) rc = check_finite(f->path, t->name, P + v->offset, (size_t)faith_st_numel(t), err);
         seen[i] = 1;
     }
     for (size_t i = 0; i < nv && rc == FAITH_OK; i++)

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "batcher.h"
+#include "zio.h"
 #include "manifest.h"
 #include "partial.h"
 #include "results.h"
+#include "stats.h"
 #include "runner_internal.h"
 
 static void cost_add(faith_cost *a, const faith_cost *b)
@@ -24,6 +26,29 @@ static int32_t argmax(const float *x, int32_t k)
     for (int32_t i = 1; i < k; i++)
         if (x[i] > x[best]) best = i;
     return best;
+}
+
+/* The same explainer on the randomised model; Spearman of the two word-score vectors. */
+static int sanity_one(faith_run *r, const faith_explainer *e, const faith_item *it, faith_record *rec,
+                      faith_err *err)
+{
+    faith_env env = {r->rand_model, faith_tokenizer_special(r->tok), r->cfg->seed, r->cfg->batch_tokens,
+                     e->output, &rec->metric_cost};
+    float *scores = faith_xcalloc((size_t)it->n, sizeof(float));
+    float *ws = faith_xcalloc((size_t)it->n_words + 1, sizeof(float));
+    int rc = faith_explainer_explain(e, &env, it, scores, NULL, err);
+    if (rc == FAITH_OK) {
+        faith_aggregate_words(e->aggregate, scores, it->word, it->n, it->n_words, ws);
+        double *a = faith_xcalloc((size_t)it->n_words + 1, sizeof(double));
+        double *b = faith_xcalloc((size_t)it->n_words + 1, sizeof(double));
+        for (int32_t w = 0; w < it->n_words; w++) a[w] = rec->word_scores[w], b[w] = ws[w];
+        rec->values[r->moff[r->cfg->n_metrics]] = faith_stats_spearman(a, b, it->n_words);
+        free(a), free(b);
+    } else {
+        faith_err_prefix(err, "sanity.model_randomization: example %lld: ", (long long)it->id);
+    }
+    free(scores), free(ws);
+    return rc;
 }
 
 /* One (example, explainer): explain, aggregate to words, then every metric on those scores. */
@@ -79,6 +104,7 @@ static int explain_one(faith_run *r, int32_t ei, const faith_example *ex, const 
         cost_add(&rec->metric_cost, &mc);
         if (metric_costs) cost_add(&metric_costs[mi], &mc);
     }
+    if (r->rand_model) FAITH_TRY(sanity_one(r, e, &it, rec, err));
     return FAITH_OK;
 }
 
@@ -206,6 +232,37 @@ int faith_run_dry(faith_run *r, faith_err *err)
 
 /* ---- rank 0's end of run ---- */
 
+/* probes.tsv: one row per (layer, pool) of the probe results. */
+static int write_probes(const faith_run *r, faith_err *err)
+{
+    static const char *const cols[] = {"accuracy", "control_accuracy", "selectivity", "lambda",
+                                       "control_lambda", "majority"};
+    char *p = faith_xmalloc(strlen(r->cfg->output) + 16);
+    sprintf(p, "%s/probes.tsv", r->cfg->output);
+    faith_zio *z;
+    int rc = faith_zio_open(p, 0, &z, err);
+    free(p);
+    FAITH_TRY(rc);
+    const cJSON *prop = cJSON_GetObjectItemCaseSensitive(r->probe_out, "property");
+    faith_zio_puts(z, "property\tlayer\tpool");
+    for (size_t c = 0; c < 6; c++) faith_zio_printf(z, "\t%s", cols[c]);
+    faith_zio_puts(z, "\n");
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(r->probe_out, "layers")) {
+        const cJSON *pool = cJSON_GetObjectItemCaseSensitive(l, "pool");
+        faith_zio_printf(z, "%s\t%d\t%s", cJSON_IsString(prop) ? prop->valuestring : "",
+                         cJSON_GetObjectItemCaseSensitive(l, "layer")->valueint,
+                         cJSON_IsString(pool) ? pool->valuestring : "");
+        for (size_t c = 0; c < 6; c++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, cols[c]);
+            faith_zio_puts(z, "\t");
+            faith_zio_double(z, cJSON_IsNumber(v) ? v->valuedouble : NAN);
+        }
+        faith_zio_puts(z, "\n");
+    }
+    return faith_zio_close(z, err);
+}
+
 static int collect(faith_run *r, faith_record **out, int64_t *n_out, faith_err *err)
 {
     int64_t total = r->n_ex * r->cfg->n_explainers, k = 0;
@@ -237,6 +294,23 @@ static int collect(faith_run *r, faith_record **out, int64_t *n_out, faith_err *
     return FAITH_OK;
 }
 
+/* Pass when the mean |rank correlation| with the randomised model's scores is under the threshold. */
+static void print_sanity(const faith_run *r, const cJSON *summary)
+{
+    printf("sanity (model randomisation, top %d layers): Spearman of word scores, pass below %g\n",
+           (int)r->cfg->sanity_layers, r->cfg->sanity_threshold);
+    for (int32_t e = 0; e < r->cfg->n_explainers; e++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(summary, "explainers");
+        x = cJSON_GetObjectItemCaseSensitive(x, r->cfg->explainers[e].name);
+        x = cJSON_GetObjectItemCaseSensitive(x, "model_randomization");
+        x = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(x, "columns"), "spearman");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(x, "mean");
+        double v = cJSON_IsNumber(m) ? m->valuedouble : NAN;
+        printf("  %-28s %8.4f  %s\n", r->cfg->explainers[e].name, v,
+               isnan(v) ? "n/a" : fabs(v) < r->cfg->sanity_threshold ? "pass" : "FAIL");
+    }
+}
+
 int faith_run_finish(faith_run *r, double t0, faith_err *err)
 {
     double tg = faith_now();
@@ -245,17 +319,20 @@ int faith_run_finish(faith_run *r, double t0, faith_err *err)
     int64_t n = 0;
     FAITH_TRY(collect(r, &recs, &n, err));
     const char **en = faith_xcalloc((size_t)c->n_explainers, sizeof *en);
-    const char **mn = faith_xcalloc((size_t)c->n_metrics, sizeof *mn);
+    const char **mn = faith_xcalloc((size_t)r->n_cols_all, sizeof *mn);
+    faith_metric **ms = faith_xcalloc((size_t)r->n_cols_all, sizeof *ms);
     for (int32_t i = 0; i < c->n_explainers; i++) en[i] = c->explainers[i].name;
-    for (int32_t i = 0; i < c->n_metrics; i++) mn[i] = c->metrics[i].name;
+    for (int32_t i = 0; i < c->n_metrics; i++) mn[i] = c->metrics[i].name, ms[i] = r->me[i];
+    if (r->rand_model) mn[c->n_metrics] = "model_randomization", ms[c->n_metrics] = &r->sanity;
     const char *labels[FAITH_MAX_CLASSES];
     int32_t nl = r->ds->n_labels > 0 ? r->ds->n_labels : r->K;
     for (int32_t i = 0; i < nl; i++)
         labels[i] = r->ds->n_labels > 0 ? r->ds->labels[i] : faith_model_cfg(r->model)->labels[i];
-    faith_results_input in = {c->n_explainers, c->n_metrics, en, mn, r->me, recs, n, labels, nl,
+    faith_results_input in = {c->n_explainers, r->n_cols_all, en, mn, ms, recs, n, labels, nl,
                               c->seed};
     cJSON *summary = NULL, *hashes = NULL;
     int rc = faith_results_write(&in, c->output, &summary, err);
+    if (rc == FAITH_OK && r->probe_out) rc = write_probes(r, err);
     if (rc == FAITH_OK) rc = faith_manifest_model_hashes(c->model_dir, &hashes, err);
     r->stats.records = n;
     r->stats.write_s = faith_now() - tg;
@@ -268,20 +345,22 @@ int faith_run_finish(faith_run *r, double t0, faith_err *err)
         const faith_run_stats *s = &r->stats;
         printf("\n");
         faith_results_leaderboard(&in, summary, stdout);
+        if (r->rand_model) print_sanity(r, summary);
         double comp = s->wall_s > 0 ? (double)s->examples_computed / s->wall_s : 0;
-        printf("\nthroughput: %.2f examples/s, %.1f sequences/s, %lld forward + %lld backward passes "
-               "(%d ranks x %d threads, %.1f s)\n",
-               comp, s->wall_s > 0 ? (double)s->cost.sequences / s->wall_s : 0,
-               (long long)s->cost.forward, (long long)s->cost.backward, s->ranks, s->threads, s->wall_s);
-        printf("rank 0: planning %.3f + gathering %.3f ms per example; tables %.3f s\n",
-               1e3 * s->plan_s / (double)(s->examples ? s->examples : 1),
-               1e3 * s->gather_s / (double)(s->examples ? s->examples : 1), s->write_s);
+        printf("\nthroughput: %.2f examples/s (%.2f in the work phase), %.1f sequences/s, %lld forward + "
+               "%lld backward passes (%d ranks x %d threads, %.1f s)\n",
+               comp, s->work_s > 0 ? (double)s->examples_computed / s->work_s : 0,
+               s->wall_s > 0 ? (double)s->cost.sequences / s->wall_s : 0, (long long)s->cost.forward,
+               (long long)s->cost.backward, s->ranks, s->threads, s->wall_s);
+        double ne = (double)(s->examples ? s->examples : 1);
+        printf("rank 0: planning %.3f + gathering %.3f ms per example (%.3f ms CPU); tables %.3f s\n",
+               1e3 * s->plan_s / ne, 1e3 * s->gather_s / ne, 1e3 * s->gather_cpu_s / ne, s->write_s);
         printf("results in %s/: examples.tsv.zst curves.tsv.zst attributions.jsonl.zst summary.tsv "
                "summary.json manifest.json\n", c->output);
     }
     cJSON_Delete(summary);
     cJSON_Delete(hashes);
-    free(en), free(mn);
+    free(en), free(mn), free(ms);
     faith_records_free(recs, (int32_t)n);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* runner.c: `faith run` across MPI ranks: setup agreed collectively, a plan of fixed chunks (by
  * token length) made on rank 0, chunks handed out on request, records gathered and tables written. */
 #define _GNU_SOURCE
+#include "plausibility.h"
 #include "runner.h"
 
 #include <math.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batcher.h"
@@ -19,27 +21,51 @@
 #include "progress.h"
 #include "records.h"
 #include "results.h"
+#include "rng.h"
 #include "runner_internal.h"
 
 enum { TAG_REQ = 101, TAG_ASSIGN, TAG_RESULT, TAG_FAIL };
+
+/* Wait for a request while sleeping between tests: Open MPI's blocking calls spin, and a spinning
+ * idle rank takes a core from the ranks still computing (or from rank 0 writing tables). */
+static void lazy_wait(MPI_Request *req, MPI_Status *st)
+{
+    int done = 0;
+    for (unsigned i = 0;; i++) {
+        MPI_Test(req, &done, st ? st : MPI_STATUS_IGNORE);
+        if (done) return;
+        usleep(i < 100 ? 50 : 1000);
+    }
+}
+
+void faith_run_wait(void *mpi_request) { lazy_wait((MPI_Request *)mpi_request, NULL); }
+
+static void allreduce(const void *in, void *out, int n, MPI_Datatype t, MPI_Op op)
+{
+    MPI_Request q;
+    MPI_Iallreduce(in, out, n, t, op, MPI_COMM_WORLD, &q);
+    lazy_wait(&q, NULL);
+}
+
+static void bcast(void *buf, int n, MPI_Datatype t, int root)
+{
+    MPI_Request q;
+    MPI_Ibcast(buf, n, t, root, MPI_COMM_WORLD, &q);
+    lazy_wait(&q, NULL);
+}
 
 /* ---- setup ---- */
 
 static int pick_threads(faith_run *r)
 {
-    MPI_Comm node;
-    int local = 1;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &local);
-    MPI_Comm_free(&node);
+    /* Default: one BLAS thread per rank; ranks are Faith's parallelism (run one per core). OpenBLAS's
+     * sgemm rounds a row differently depending on how a product is split over threads (measured,
+     * see DESIGN.md), so a fixed default keeps tables byte-identical for any number of ranks. More
+     * threads per rank are allowed (--threads, config "threads", OPENBLAS_NUM_THREADS); the manifest
+     * records the count, and runs compare byte for byte at equal thread counts. */
     int n = r->opts.threads > 0 ? r->opts.threads : r->cfg ? r->cfg->threads : 0;
     if (n <= 0 && getenv("OPENBLAS_NUM_THREADS")) return faith_get_threads();
-    if (n <= 0) {
-        cpu_set_t set;
-        int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-                                                                 : (int)sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores / local > 0 ? cores / local : 1;
-    }
+    if (n <= 0) n = 1;
     faith_set_threads(n);
     return n;
 }
@@ -58,12 +84,34 @@ static int setup_local(faith_run *r, faith_err *err)
         r->width += faith_metric_width(r->me[i]);
     }
     r->moff[c->n_metrics] = r->width;
+    r->n_cols_all = c->n_metrics;
     if (faith_model_load(c->model_dir, &r->model, err) < 0)
         return faith_err_prefix(err, "%s: model: ", c->path);
     if (faith_tokenizer_load(c->model_dir, &r->tok, err) < 0)
         return faith_err_prefix(err, "%s: tokenizer: ", c->path);
     const faith_model_config *mc = faith_model_cfg(r->model);
     r->K = mc->n_classes;
+    if (c->has_sanity) {
+        /* Adebayo et al. 2018: explanations of a model whose top layers are re-initialised
+         * should differ from the trained model's; the record keeps their Spearman correlation. */
+        if (c->sanity_layers > mc->n_layers)
+            return faith_err_set(err, FAITH_ERR_ARG,
+                                 "%s: sanity.model_randomization.layers: %d exceeds the model's %d layers",
+                                 c->path, (int)c->sanity_layers, (int)mc->n_layers);
+        FAITH_TRY(faith_model_load(c->model_dir, &r->rand_model, err));
+        faith_model_randomize_top(r->rand_model, c->sanity_layers, c->seed ^ faith_hash_str("sanity"));
+        static const faith_metric_ops sanity_ops = {.name = "model_randomization", .version = "1",
+                                                    .summary = "Spearman of word scores, trained vs randomised top layers",
+                                                    .family = FAITH_FAMILY_SANITY};
+        r->sanity.ops = &sanity_ops;
+        r->sanity.layout.n_cols = 1;
+        r->sanity.layout.cols[0] = "spearman";
+        r->sanity.layout.higher_is_better[0] = 0;
+        r->moff = faith_xrealloc(r->moff, sizeof(int32_t) * ((size_t)c->n_metrics + 2));
+        r->width += 1;
+        r->moff[c->n_metrics + 1] = r->width;
+        r->n_cols_all = c->n_metrics + 1;
+    }
     if (c->max_length > mc->max_pos)
         return faith_err_set(err, FAITH_ERR_ARG, "%s: max_length: %d exceeds the model's %d positions",
                              c->path, (int)c->max_length, (int)mc->max_pos);
@@ -78,6 +126,26 @@ static int setup_local(faith_run *r, faith_err *err)
     if (r->ds->n_labels > r->K)
         return faith_err_set(err, FAITH_ERR_ARG, "%s: dataset has %d labels but the model %d classes",
                              c->path, (int)r->ds->n_labels, (int)r->K);
+    if (c->has_probe) {
+        faith_data_cfg *t = &c->probe.train;
+        faith_dataset_spec ps = {t->format, t->path, t->split, t->limit, t->text_col, t->pair_col,
+                                 t->label_col, (const char *const *)t->label_names, t->n_label_names};
+        if (faith_dataset_load(&ps, &r->probe_ds, err) < 0)
+            return faith_err_prefix(err, "%s: probe.train: ", c->path);
+    }
+    if (r->ds->has_rationales) {
+        /* token_f1 / iou_f1 default to k = the dataset's mean rationale length (ERASER). */
+        double words = 0;
+        int64_t with = 0;
+        for (int64_t i = 0; i < r->ds->n; i++) {
+            const faith_example *e = &r->ds->ex[i];
+            if (!e->rationale) continue;
+            with++;
+            for (int32_t w = 0; w < e->n_words; w++) words += e->rationale[w];
+        }
+        if (with > 0)
+            for (int32_t i = 0; i < c->n_metrics; i++) faith_plaus_set_mean_k(r->me[i], words / (double)with);
+    }
     r->resolved = faith_config_resolved(c, r->ex, r->me);
     faith_config_hash(r->resolved, r->hash);
     r->n_ex = r->ds->n;
@@ -86,17 +154,17 @@ static int setup_local(faith_run *r, faith_err *err)
 }
 
 /* Every rank passes its status; all return the lowest failing rank's message and code. */
-static int agree(faith_run *r, int rc, faith_err *err)
+int faith_run_agree(faith_run *r, int rc, faith_err *err)
 {
     int worst = rc, who_in = rc < 0 ? r->rank : r->size, who;
-    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN);
     if (worst >= 0) return FAITH_OK;
-    MPI_Allreduce(&who_in, &who, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    allreduce(&who_in, &who, 1, MPI_INT, MPI_MIN);
     char msg[FAITH_ERR_MSG];
     int code = rc;
     if (r->rank == who) memcpy(msg, err->msg, sizeof msg);
-    MPI_Bcast(msg, FAITH_ERR_MSG, MPI_CHAR, who, MPI_COMM_WORLD);
-    MPI_Bcast(&code, 1, MPI_INT, who, MPI_COMM_WORLD);
+    bcast(msg, FAITH_ERR_MSG, MPI_CHAR, who);
+    bcast(&code, 1, MPI_INT, who);
     msg[FAITH_ERR_MSG - 1] = '\0';
     if (who == 0) faith_err_set(err, code, "%s", msg);
     else faith_err_set(err, code, "rank %d: %s", who, msg);
@@ -190,8 +258,8 @@ static int plan_and_share(faith_run *r, faith_err *err)
         }
         r->stats.plan_s = faith_now() - t;
     }
-    FAITH_TRY(agree(r, rc, err));
-    MPI_Bcast(r->order, (int)r->n_ex, MPI_INT32_T, 0, MPI_COMM_WORLD);
+    FAITH_TRY(faith_run_agree(r, rc, err));
+    bcast(r->order, (int)r->n_ex, MPI_INT32_T, 0);
     return FAITH_OK;
 }
 
@@ -227,16 +295,26 @@ static void chunk_finished(faith_run *r, int64_t c, uint8_t *payload, size_t n)
 }
 
 /* Rank 0: answer every waiting message (block: wait for at least one). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void serve(faith_run *r, int block)
 {
-    double t = faith_now();
+    double t = faith_now(), tc = cpu_now();
     for (;;) {
         int flag = 0;
         MPI_Status st;
         if (block) {
-            MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
-            flag = 1, block = 0;
-            t = faith_now(); /* waiting is not work */
+            for (unsigned i = 0; !flag; i++) {
+                MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+                if (!flag) usleep(i < 100 ? 20 : 200);
+            }
+            block = 0;
+            t = faith_now(), tc = cpu_now(); /* waiting is not work */
         } else {
             MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
         }
@@ -271,6 +349,7 @@ static void serve(faith_run *r, int block)
         }
     }
     r->stats.gather_s += faith_now() - t;
+    r->stats.gather_cpu_s += cpu_now() - tc;
 }
 
 static void poll_cb(faith_run *r)
@@ -301,8 +380,10 @@ static void worker_loop(faith_run *r)
     faith_err err = {0};
     int64_t c;
     char z = 0;
+    MPI_Request q;
     MPI_Send(&z, 1, MPI_BYTE, 0, TAG_REQ, MPI_COMM_WORLD);
-    MPI_Recv(&c, 1, MPI_INT64_T, 0, TAG_ASSIGN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Irecv(&c, 1, MPI_INT64_T, 0, TAG_ASSIGN, MPI_COMM_WORLD, &q);
+    lazy_wait(&q, NULL);
     while (c >= 0) {
         /* Ask for the next chunk before computing this one, so the answer is waiting. */
         MPI_Send(&z, 1, MPI_BYTE, 0, TAG_REQ, MPI_COMM_WORLD);
@@ -310,7 +391,8 @@ static void worker_loop(faith_run *r)
         if (run_chunk(r, c, &b, &err) < 0) worker_fail(r, &err);
         MPI_Send(b.p, (int)b.n, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
         faith_buf_free(&b);
-        MPI_Recv(&c, 1, MPI_INT64_T, 0, TAG_ASSIGN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Irecv(&c, 1, MPI_INT64_T, 0, TAG_ASSIGN, MPI_COMM_WORLD, &q);
+        lazy_wait(&q, NULL);
     }
 }
 
@@ -344,11 +426,11 @@ static void sum_stats(faith_run *r)
 {
     int64_t loc[4] = {r->cost.forward, r->cost.backward, r->cost.sequences, r->cost.tokens};
     int64_t tot[4];
-    MPI_Allreduce(loc, tot, 4, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    allreduce(loc, tot, 4, MPI_INT64_T, MPI_SUM);
     r->stats.cost.forward = tot[0], r->stats.cost.backward = tot[1];
     r->stats.cost.sequences = tot[2], r->stats.cost.tokens = tot[3];
     double cs = r->stats.compute_s, ct = 0;
-    MPI_Allreduce(&cs, &ct, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    allreduce(&cs, &ct, 1, MPI_DOUBLE, MPI_SUM);
     r->stats.compute_s = ct;
 }
 
@@ -357,8 +439,11 @@ static void free_run(faith_run *r)
     faith_config_free_components(r->cfg, r->ex, r->me);
     if (!r->cfg) free(r->ex), free(r->me);
     faith_model_free(r->model);
+    faith_model_free(r->rand_model);
     faith_tokenizer_free(r->tok);
     faith_dataset_free(r->ds);
+    faith_dataset_free(r->probe_ds);
+    cJSON_Delete(r->probe_out);
     cJSON_Delete(r->resolved);
     for (int64_t c = 0; r->payload && c < r->n_chunks; c++) free(r->payload[c]);
     free(r->payload), free(r->payload_n), free(r->done), free(r->order), free(r->moff);
@@ -376,11 +461,11 @@ int faith_runner_main(const faith_run_opts *o, faith_err *err)
     MPI_Comm_size(MPI_COMM_WORLD, &r.size);
     int rc = setup_local(&r, err);
     r.threads = pick_threads(&r);
-    rc = agree(&r, rc, err);
+    rc = faith_run_agree(&r, rc, err);
     if (rc == FAITH_OK) rc = plan_and_share(&r, err);
     if (rc == FAITH_OK && o->dry_run) {
         if (r.rank == 0) rc = faith_run_dry(&r, err);
-        rc = agree(&r, rc, err);
+        rc = faith_run_agree(&r, rc, err);
         free_run(&r);
         return rc;
     }
@@ -403,14 +488,17 @@ int faith_runner_main(const faith_run_opts *o, faith_err *err)
                    (int)r.cfg->n_metrics, r.size, r.threads);
         fflush(stdout);
         faith_progress_init(&r.progress, stderr, r.n_ex, r.examples_done, o->quiet);
+        double tw = faith_now();
         rank0_loop(&r);
+        r.stats.work_s = faith_now() - tw;
         faith_progress_finish(&r.progress);
     } else {
         worker_loop(&r);
     }
+    rc = r.cfg->has_probe ? faith_run_probe(&r, err) : FAITH_OK;
     sum_stats(&r);
-    if (r.rank == 0) rc = faith_run_finish(&r, t0, err);
-    rc = agree(&r, rc, err);
+    if (rc == FAITH_OK && r.rank == 0) rc = faith_run_finish(&r, t0, err);
+    rc = faith_run_agree(&r, rc, err);
     free_run(&r);
     return rc;
 }

@@ -24,7 +24,9 @@ typedef struct faith_run_stats {
     double wall_s;              /* rank 0, from start to tables written */
     double plan_s;              /* rank 0: loading aside, tokenising for the plan and sorting */
     double gather_s;            /* rank 0: answering requests, receiving and storing chunk records */
+    double gather_cpu_s;        /* the same in rank 0's CPU time (wall time is inflated when oversubscribed) */
     double write_s;             /* rank 0: decoding, sorting and writing the tables and manifest */
+    double work_s;              /* rank 0: the work phase (first chunk handed out to last gathered) */
     double compute_s;           /* summed over ranks: time inside chunk computation */
 } faith_run_stats;
 

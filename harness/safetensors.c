@@ -18,7 +18,11 @@
 static const struct {
     const char *name;
     int size;
-} DT[] = {{"F32", 4}, {"F16", 2}, {"BF16", 2}};
+} DT[FAITH_ST_N_DTYPES] = {{"F32", 4}, {"F16", 2}, {"BF16", 2}, {"F64", 8}, {"I64", 8},
+                           {"I32", 4}, {"I16", 2},  {"I8", 1},   {"U8", 1},   {"BOOL", 1},
+                           {"U16", 2}, {"U32", 4},  {"U64", 8},  {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+
+const char *faith_st_dtype_name(faith_st_dtype d) { return d < FAITH_ST_N_DTYPES ? DT[d].name : "?"; }
 
 float faith_f16_to_f32(uint16_t h)
 {
@@ -119,11 +123,11 @@ static int parse_entry(faith_st_file *f, const cJSON *it, faith_st_tensor *t, fa
                              "%s: tensor '%s': expected {\"dtype\": ..., \"shape\": [...], \"data_offsets\": [begin, end]}",
                              p, nm);
     int d = -1;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < FAITH_ST_N_DTYPES; k++)
         if (strcmp(dt->valuestring, DT[k].name) == 0) d = k;
     if (d < 0)
-        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected F32, F16 or BF16", p,
-                             nm, dt->valuestring);
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: tensor '%s' has unknown dtype %s, expected F32, F16 or BF16",
+                             p, nm, dt->valuestring);
     t->dtype = (faith_st_dtype)d;
     t->ndim = cJSON_GetArraySize(sh);
     if (t->ndim > FAITH_ST_MAX_DIMS)
@@ -235,18 +239,22 @@ const faith_st_tensor *faith_st_find(const faith_st_file *f, const char *name)
     return NULL;
 }
 
-void faith_st_read_f32(const faith_st_file *f, const faith_st_tensor *t, float *dst)
+int faith_st_read_f32(const faith_st_file *f, const faith_st_tensor *t, float *dst, faith_err *err)
 {
+    if (t->dtype != FAITH_ST_F32 && t->dtype != FAITH_ST_F16 && t->dtype != FAITH_ST_BF16)
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected F32, F16 or BF16",
+                             f->path, t->name, DT[t->dtype].name);
     const uint8_t *src = f->data + t->begin;
     size_t n = (size_t)faith_st_numel(t);
     if (t->dtype == FAITH_ST_F32) {
         memcpy(dst, src, n * 4); /* the format is little-endian, like every target Faith builds on */
-        return;
+        return FAITH_OK;
     }
     for (size_t i = 0; i < n; i++) {
         uint16_t h = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
         dst[i] = t->dtype == FAITH_ST_F16 ? faith_f16_to_f32(h) : faith_bf16_to_f32(h);
     }
+    return FAITH_OK;
 }
 
 int faith_st_write(const char *path, const faith_st_entry *e, int n, faith_err *err)

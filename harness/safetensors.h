@@ -10,7 +10,13 @@
 
 #define FAITH_ST_MAX_DIMS 8
 
-typedef enum faith_st_dtype { FAITH_ST_F32 = 0, FAITH_ST_F16, FAITH_ST_BF16 } faith_st_dtype;
+/* The first three convert to float32; the rest are recognised (so files holding integer buffers
+ * such as position_ids validate) but cannot be read as parameters. */
+typedef enum faith_st_dtype {
+    FAITH_ST_F32 = 0, FAITH_ST_F16, FAITH_ST_BF16, FAITH_ST_F64, FAITH_ST_I64, FAITH_ST_I32, FAITH_ST_I16,
+    FAITH_ST_I8, FAITH_ST_U8, FAITH_ST_BOOL, FAITH_ST_U16, FAITH_ST_U32, FAITH_ST_U64, FAITH_ST_F8_E4M3,
+    FAITH_ST_F8_E5M2, FAITH_ST_N_DTYPES
+} faith_st_dtype;
 
 typedef struct faith_st_tensor {
     char *name;
@@ -30,15 +36,17 @@ typedef struct faith_st_file {
     faith_st_tensor *t;
 } faith_st_file;
 
-/* Map and validate path: header size against file size, JSON, dtypes (F32/F16/BF16, others are
- * errors naming tensor and dtype), data_offsets inside the data section and not overlapping, byte
+/* Map and validate path: header size against file size, JSON, dtypes (names outside the
+ * safetensors set are errors naming tensor and dtype), data_offsets inside the data section and not overlapping, byte
  * size = numel * dtype size. `__metadata__` is skipped. Errors name the file and the tensor. */
 int faith_st_open(const char *path, faith_st_file **out, faith_err *err);
 void faith_st_close(faith_st_file *f); /* NULL is a no-op */
 const faith_st_tensor *faith_st_find(const faith_st_file *f, const char *name);
 int64_t faith_st_numel(const faith_st_tensor *t);
-/* Convert a tensor's data to float32 into dst (numel floats). */
-void faith_st_read_f32(const faith_st_file *f, const faith_st_tensor *t, float *dst);
+const char *faith_st_dtype_name(faith_st_dtype d);
+/* Convert a tensor's data to float32 into dst (numel floats); FAITH_ERR_FORMAT naming the file,
+ * tensor and dtype unless the dtype is F32, F16 or BF16. */
+int faith_st_read_f32(const faith_st_file *f, const faith_st_tensor *t, float *dst, faith_err *err);
 
 typedef struct faith_st_entry {
     const char *name;

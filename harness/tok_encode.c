@@ -178,9 +178,11 @@ int faith_tokenizer_encode(const faith_tokenizer *t, const char *text, const cha
     int32_t nspec = 0;
     if (t->frame == FAITH_FRAME_BERT) nspec = pair ? 3 : 2;
     if (t->frame == FAITH_FRAME_ROBERTA) nspec = pair ? 4 : 2;
-    if (max_len > 0 && max_len < nspec)
-        return faith_err_set(err, FAITH_ERR_ARG, "max_len %d leaves no room for the %d special tokens",
-                             (int)max_len, (int)nspec);
+    /* Hugging Face would return the specials alone; an input cut to nothing is always a
+     * mistake here, so it is refused. */
+    if (max_len > 0 && max_len <= nspec)
+        return faith_err_set(err, FAITH_ERR_ARG, "max_len %d leaves no room for text beside the %d "
+                             "special tokens", (int)max_len, (int)nspec);
     faith_tok_pieces a = {0}, b = {0};
     int32_t *wa = NULL, *wb = NULL;
     int rc = FAITH_OK;

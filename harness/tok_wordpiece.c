@@ -35,12 +35,10 @@ static int is_chinese(uint32_t c)
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-/* BERT whitespace: \t \n \r and the White_Space characters that are not control characters
- * (the others are removed by cleaning first). */
+/* BERT whitespace is White_Space (\t \n \r, Zs, U+2028/9, ...); with clean_text on, the
+ * control characters among them (\v \f U+0085) are removed before this is asked. */
 static int bert_ws(uint32_t c)
 {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return 1;
-    if (c < 0x80) return 0;
     return faith_uc_is_white_space(c);
 }
 

@@ -192,6 +192,7 @@ typedef struct trainer {
     faith_adamw_seg *segs;     /* this step's trainable segments */
     size_t n_segs;
     float *comm_buf;           /* packed gradients + loss, correct, failed */
+    faith_adamw_config sched;  /* optimizer settings and learning-rate schedule */
     faith_adamw *opt;
     packed p;
     float *logits, *dlogits;   /* (batch, K) */
@@ -360,11 +361,11 @@ static int check_ranks_agree(const trainer *tr, faith_err *err)
     const unsigned char *b = (const unsigned char *)tr->params;
     for (size_t i = 0; i < tr->n_params * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ULL;
     h0 = h;
-    int differ = 0;
-    if (MPI_Bcast(&h0, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD) != MPI_SUCCESS ||
-        (differ = h0 != h,
-         MPI_Allreduce(MPI_IN_PLACE, &differ, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD)) != MPI_SUCCESS)
-        return faith_err_set(err, FAITH_ERR_MPI, "parameter check: MPI call failed");
+    if (MPI_Bcast(&h0, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return faith_err_set(err, FAITH_ERR_MPI, "parameter check: MPI_Bcast failed");
+    int differ = h0 != h;
+    if (MPI_Allreduce(MPI_IN_PLACE, &differ, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return faith_err_set(err, FAITH_ERR_MPI, "parameter check: MPI_Allreduce failed");
     if (differ) return faith_err_set(err, FAITH_ERR_MPI, "ranks hold different parameters");
     return FAITH_OK;
 }
@@ -437,11 +438,7 @@ static int eval_point(trainer *tr, const faith_train_data *dev, faith_train_resu
     e.step = step;
     e.epoch = (double)step / (double)res->batches_per_epoch;
     e.train_loss = train_loss;
-    e.lr = step > 0 ? faith_adamw_lr(&(faith_adamw_config){.lr = tr->o->lr,
-                                                            .total_steps = res->steps,
-                                                            .warmup_steps = res->warmup_steps},
-                                     step - 1)
-                    : 0.0;
+    e.lr = step > 0 ? faith_adamw_lr(&tr->sched, step - 1) : 0.0;
     FAITH_TRY(check_ranks_agree(tr, err));
     FAITH_TRY(faith_train_evaluate(tr->m, dev, &e.dev_acc, &e.dev_loss, err));
     e.seconds = now_s() - t0;
@@ -474,16 +471,17 @@ static int run_loop(trainer *tr, const faith_train_data *train, const faith_trai
     int rc = eval_point(tr, dev, res, 0, NAN, t0, best, err);
     for (int64_t s = 0; s < res->steps && rc == FAITH_OK; s++) {
         int64_t k = s % nb;
-        if (k == 0) faith_train_epoch_batches(train, o->batch, o->pool_batches, o->seed, s / nb, order, starts);
+        if (k == 0)
+            faith_train_epoch_batches(train, o->batch, o->pool_batches, o->seed, s / nb, order, starts);
         double loss = 0;
-        rc = train_step(tr, train, order + starts[k], (int32_t)(starts[k + 1] - starts[k]), s, &loss, err);
+        int32_t B = (int32_t)(starts[k + 1] - starts[k]);
+        rc = train_step(tr, train, order + starts[k], B, s, &loss, err);
         if (rc < 0) break;
         loss_sum += loss;
         loss_n++;
         if (tr->c.rank == 0 && !o->quiet && (s + 1) % PROGRESS_EVERY == 0)
             fprintf(stderr, "faith train: step %lld/%lld loss %.4f lr %.3g %.1f s\n", (long long)(s + 1),
-                    (long long)res->steps, loss, faith_adamw_lr(&(faith_adamw_config){.lr = o->lr,
-                    .total_steps = res->steps, .warmup_steps = res->warmup_steps}, s), now_s() - t0);
+                    (long long)res->steps, loss, faith_adamw_lr(&tr->sched, s), now_s() - t0);
         /* E evaluations per epoch, evenly spaced, the last at the epoch's end; and one at the end. */
         int at_eval = (k + 1) * E / nb > k * E / nb || s + 1 == res->steps;
         if (at_eval) {
@@ -513,9 +511,9 @@ int faith_train_run(faith_model *m, const faith_train_data *train, const faith_t
     res->steps = (int64_t)ceil(opts->epochs * (double)res->batches_per_epoch - 1e-9);
     if (res->steps < 1) res->steps = 1;
     res->warmup_steps = (int64_t)llround(opts->warmup * (double)res->steps);
-    faith_adamw_config ac = {opts->lr, 0.9, 0.999, 1e-8, opts->weight_decay, res->steps,
-                             res->warmup_steps};
-    tr.opt = faith_adamw_create(&ac, tr.n_params);
+    tr.sched = (faith_adamw_config){opts->lr, 0.9, 0.999, 1e-8, opts->weight_decay, res->steps,
+                                    res->warmup_steps};
+    tr.opt = faith_adamw_create(&tr.sched, tr.n_params);
     float *best = faith_xmalloc(sizeof(float) * (tr.n_params ? tr.n_params : 1));
     rc = run_loop(&tr, train, dev, res, best, err);
     if (rc == FAITH_OK) {

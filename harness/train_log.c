@@ -81,6 +81,8 @@ static cJSON *training_json(const faith_train_opts *o, const faith_model_config 
 {
     cJSON *t = cJSON_CreateObject();
     cJSON_AddNumberToObject(t, "ranks", res->ranks);
+    /* part of the determinism key: OpenBLAS may order a reduction differently per thread count */
+    cJSON_AddNumberToObject(t, "blas_threads", faith_get_threads());
     cJSON_AddNumberToObject(t, "batches_per_epoch", (double)res->batches_per_epoch);
     cJSON_AddNumberToObject(t, "total_steps", (double)res->steps);
     cJSON_AddNumberToObject(t, "warmup_steps", (double)res->warmup_steps);

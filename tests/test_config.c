@@ -58,6 +58,21 @@ static void test_config_defaults_and_paths(void **state)
     assert_int_equal(c->has_sanity, 1);
     assert_int_equal(c->sanity_layers, 2);
     assert_true(c->sanity_threshold == 0.5);
+    assert_int_equal(c->has_probe, 0);
+    faith_config_free(c);
+
+    /* Probe defaults: property label, train relative to the base dir with the default limit. */
+    const char *probe =
+        "{\"name\":\"t3\",\"model\":\"m\",\"dataset\":{\"path\":\"x\"},\"explainers\":[{\"name\":"
+        "\"a\"}],\"metrics\":[{\"name\":\"m\"}],\"probe\":{\"train\":{\"path\":\"tr.jsonl\"},"
+        "\"lambdas\":[0.1,1]}}";
+    assert_int_equal(faith_config_parse(probe, "/b", "t.json", &c, &err), 0);
+    assert_int_equal(c->has_probe, 1);
+    assert_string_equal(c->probe.property, "label");
+    assert_string_equal(c->probe.train.path, "/b/tr.jsonl");
+    assert_int_equal(c->probe.train.limit, FAITH_DEFAULT_PROBE_TRAIN_LIMIT);
+    assert_int_equal(c->probe.n_lambdas, 2);
+    assert_true(c->probe.lambdas[1] == 1.0);
     faith_config_free(c);
 }
 
@@ -104,6 +119,13 @@ static void test_config_errors_name_the_key(void **state)
     expect_error("\"limit\":5}", "\"limit\":5},\"sanity\":{\"model_randomization\":{\"layer\":1}}",
                  "sanity.model_randomization.layer", "'layers'");
     expect_error("\"limit\":5}", "\"limit\":5,}", "line 1", "invalid JSON");
+    expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"property\":\"wordlist\",\"train\":{\"path\":\"t\"}}",
+                 "probe.words", "needs words");
+    expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"property\":\"label\"}", "probe.train", "missing");
+    expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"train\":{\"path\":\"t\",\"limt\":3}}",
+                 "probe.train.limt", "'limit'");
+    expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"property\":\"lable\",\"train\":{\"path\":\"t\"}}",
+                 "probe.property", NULL);
 }
 
 static void test_config_canonical_hash(void **state)

@@ -511,6 +511,79 @@ static void test_weight_grads_bert(void **s) { (void)s; check_weight_grads(FAITH
 static void test_weight_grads_distilbert(void **s) { (void)s; check_weight_grads(FAITH_ARCH_DISTILBERT); }
 static void test_weight_grads_roberta(void **s) { (void)s; check_weight_grads(FAITH_ARCH_ROBERTA); }
 
+/* Training mode: masks are deterministic per seed, change the output, and backward follows them
+ * (checked against central differences of the float model itself with the same masks). */
+static void test_dropout_grads(void **s)
+{
+    (void)s;
+    for (int a = 0; a < 3; a++) {
+        faith_model *m = small_model((faith_arch)a, 51);
+        faith_model_config *c = (faith_model_config *)faith_model_cfg(m);
+        c->hidden_dropout = c->attn_dropout = 0.3f;
+        c->classifier_dropout = 0.2f;
+        int C = c->d_model;
+        int32_t ids[TB * TT], types[TB * TT];
+        make_batch((faith_arch)a, ids, types);
+        const float *E = faith_model_word_embeddings(m);
+        float *we = malloc(sizeof(float) * TB * TT * C), *g = malloc(sizeof(float) * TB * TT * C);
+        for (int i = 0; i < TB * TT; i++) memcpy(we + (size_t)i * C, E + (size_t)ids[i] * C, sizeof(float) * C);
+        faith_batch b = {TB, TT, ids, types, LEN, we};
+        float eval[TB * 3], l1[TB * 3], l2[TB * 3], dl[TB * 3];
+        random_dlogits(dl, TB * 3, 4);
+        faith_err err;
+        unsigned tr = FAITH_FWD_DROPOUT | FAITH_FWD_KEEP_ACTS;
+        assert_int_equal(faith_model_forward(m, &b, 0, eval, &err), 0);
+        faith_model_set_dropout_seed(m, 9);
+        assert_int_equal(faith_model_forward(m, &b, tr, l1, &err), 0);
+        assert_int_equal(faith_model_backward(m, dl, g, &err), 0);
+        assert_int_equal(faith_model_forward(m, &b, tr, l2, &err), 0);
+        assert_true(faith_test_max_abs_diff(l1, l2, TB * 3) == 0.0);
+        assert_true(faith_test_max_abs_diff(l1, eval, TB * 3) > 1e-3);
+        for (int i = 0; i < TB * TT * C; i += 7) {
+            int row = i / (TT * C), t = (i / C) % TT;
+            if (t >= LEN[row]) continue;
+            float keep = we[i], h = 1e-2f;
+            double jp = 0, jm = 0;
+            we[i] = keep + h;
+            assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_DROPOUT, l2, &err), 0);
+            for (int k = 0; k < TB * 3; k++) jp += (double)dl[k] * l2[k];
+            we[i] = keep - h;
+            assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_DROPOUT, l2, &err), 0);
+            for (int k = 0; k < TB * 3; k++) jm += (double)dl[k] * l2[k];
+            we[i] = keep;
+            double fd = (jp - jm) / (2.0 * h);
+            if (fabs(fd - g[i]) > 5e-3 + 2e-2 * fabs(fd)) fail_msg("arch %d entry %d: %g vs %g", a, i, g[i], fd);
+        }
+        free(we);
+        free(g);
+        faith_model_free(m);
+    }
+}
+
+static void test_randomize_top(void **s)
+{
+    (void)s;
+    faith_model *m = small_model(FAITH_ARCH_BERT, 61);
+    size_t n;
+    float *p = faith_model_params(m, &n), *before = malloc(sizeof(float) * n);
+    memcpy(before, p, sizeof(float) * n);
+    faith_model_randomize_top(m, 1, 5);
+    for (size_t i = 0; i < faith_model_param_count(m); i++) {
+        const faith_param_view *v = faith_model_param_at(m, i);
+        size_t cnt = (size_t)v->shape[0] * (size_t)(v->ndim == 2 ? v->shape[1] : 1);
+        int changed = memcmp(p + v->offset, before + v->offset, sizeof(float) * cnt) != 0;
+        int should = !v->is_encoder || v->layer == 1;
+        if (changed != should) fail_msg("%s: changed %d, expected %d", v->name, changed, should);
+        if (should && v->ndim == 2) { /* re-drawn from N(0, 0.02) */
+            double ss = 0;
+            for (size_t k = 0; k < cnt; k++) ss += (double)p[v->offset + k] * p[v->offset + k];
+            assert_true(sqrt(ss / cnt) < 0.03 && sqrt(ss / cnt) > 0.01);
+        }
+    }
+    free(before);
+    faith_model_free(m);
+}
+
 static void test_bad_inputs(void **s)
 {
     (void)s;
@@ -575,6 +648,8 @@ int main(void)
         cmocka_unit_test(test_weight_grads_bert),
         cmocka_unit_test(test_weight_grads_distilbert),
         cmocka_unit_test(test_weight_grads_roberta),
+        cmocka_unit_test(test_dropout_grads),
+        cmocka_unit_test(test_randomize_top),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_outputs),
     };

@@ -192,8 +192,8 @@ static void test_aliases(void **s)
         if (!strncmp(e[i].name, "bert.", 5)) memmove(e[i].name, e[i].name + 5, strlen(e[i].name) - 4);
     }
     snprintf(e[n].name, sizeof e[n].name, "bert.embeddings.position_ids");
-    e[n].dtype = "F32"; /* as an I64 it would be an unknown dtype: keep the buffer simple */
-    e[n].ndim = 2, e[n].shape[0] = 1, e[n].shape[1] = 2, e[n].begin = e[n - 1].end, e[n].end = e[n - 1].end + 8;
+    e[n].dtype = "I64"; /* as older transformers saved it: an integer buffer, skipped */
+    e[n].ndim = 2, e[n].shape[0] = 1, e[n].shape[1] = 2, e[n].begin = e[n - 1].end, e[n].end = e[n - 1].end + 16;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     write_file(path, m, e, n + 1, e[n].end, 0, NULL);
     faith_err err;
@@ -222,7 +222,8 @@ static void expect_reject(int kind, const char *want)
     case 3: e[0].shape[0] = 5, e[0].end = e[0].begin + 5 * 4 * 4; break; /* gap after it is fine */
     case 4: n--; dl = e[n - 1].end; break;                    /* missing classifier.bias */
     case 5: snprintf(e[4].name, sizeof e[4].name, "distilbert.transformer.layer.0.attention.x_lin.weight"); break;
-    case 6: e[5].dtype = "I64"; break;                       /* unknown dtype */
+    case 6: e[5].dtype = "I32"; break;                       /* a dtype that is not a float */
+    case 9: e[5].dtype = "Q4"; break;                        /* not a safetensors dtype at all */
     case 7: raw = "{\"a\": [1, 2"; break;                      /* bad JSON */
     case 8: e[1].end += 4; break;                             /* byte size does not match the shape */
     }
@@ -245,7 +246,8 @@ static void test_malformed(void **s)
     expect_reject(3, "has shape [5, 4], expected [7, 4]");
     expect_reject(4, "missing tensor 'classifier.bias'");
     expect_reject(5, "unexpected tensor 'distilbert.transformer.layer.0.attention.x_lin.weight'");
-    expect_reject(6, "dtype I64");
+    expect_reject(6, "tensor 'distilbert.transformer.layer.0.attention.k_lin.weight' has dtype I32");
+    expect_reject(9, "unknown dtype Q4");
     expect_reject(7, "JSON");
     expect_reject(8, "expected");
 }

@@ -349,11 +349,11 @@ static void test_wordpiece_pairs_and_truncation(void **state)
 
     /* longest_first, as Hugging Face tokenizers computes it for m = max_len - 3 model tokens:
      * (4, 4, m 7) -> (3, 4); (8, 2, m 7) -> (5, 2); (2, 8, m 7) -> (2, 5); (8, 4, m 7) -> (4, 3);
-     * (5, 5, m 10) -> untouched */
+     * (4, 4, m 8) -> untouched; (8, 8, m 1) -> (0, 1) */
     static const char *texts[] = {"a b c a", "a a a a a a a a", "a b"};
     struct { int a, b, max, ka, kb; } cases[] = {
         {0, 0, 10, 3, 4}, {1, 2, 10, 5, 2}, {2, 1, 10, 2, 5}, {1, 0, 10, 4, 3}, {0, 0, 11, 4, 4},
-        {1, 1, 3, 0, 0}, {1, 1, 4, 0, 1},
+        {1, 1, 4, 0, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         encode_ok(t, texts[cases[k].a], texts[cases[k].b], cases[k].max, &e);
@@ -378,7 +378,11 @@ static void test_wordpiece_pairs_and_truncation(void **state)
     faith_encoding_free(&e);
 
     faith_err err = {0};
+    /* max_len must leave room for at least one model token */
     assert_int_equal(faith_tokenizer_encode(t, "a", "b", 2, &e, &err), FAITH_ERR_ARG);
+    assert_int_equal(faith_tokenizer_encode(t, "a", "b", 3, &e, &err), FAITH_ERR_ARG);
+    assert_non_null(strstr(err.msg, "max_len 3"));
+    assert_int_equal(faith_tokenizer_encode(t, "a", NULL, 2, &e, &err), FAITH_ERR_ARG);
     assert_int_equal(faith_tokenizer_encode(t, "ab\xff", NULL, 0, &e, &err), FAITH_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "byte 2"));
     assert_int_equal(faith_tokenizer_encode(t, "ok", "\xe2\x82", 0, &e, &err), FAITH_ERR_FORMAT);
@@ -532,6 +536,18 @@ static void test_bpe_tiny(void **state)
         faith_encoding_free(&y);
     }
     faith_tokenizer_free(tj);
+    faith_tokenizer_free(t);
+
+    /* add_prefix_space from tokenizer_config.json: "low" is read as " low"; the added space
+     * stands for no text, so the offsets stay on the word */
+    write_file(dir, "tokenizer_config.json", "{\"add_prefix_space\": true}");
+    t = load_ok(dir);
+    encode_ok(t, "low", NULL, 0, &e);
+    const int32_t ids5[] = {0, 13, 2};
+    assert_ids(&e, ids5, 3);
+    assert_int_equal(e.start[1], 0);
+    assert_int_equal(e.end[1], 3);
+    faith_encoding_free(&e);
     faith_tokenizer_free(t);
 }
 
@@ -690,7 +706,7 @@ static void test_real_offsets_words_and_truncation(void **state)
     faith_encoding_free(&e);
     assert_true(full_a > full_b);
     /* truncation keeps prefixes: the longer text loses tokens first */
-    for (int32_t max_len = 3; max_len <= full_a + full_b + 4; max_len++) {
+    for (int32_t max_len = 4; max_len <= full_a + full_b + 4; max_len++) {
         encode_ok(t, text, pair, max_len, &e);
         int32_t m = max_len - 3, ka = count_segment(&e, 0), kb = count_segment(&e, 1);
         assert_int_equal(ka + kb, m < full_a + full_b ? m : full_a + full_b);

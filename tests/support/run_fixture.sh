@@ -1,23 +1,33 @@
 # run_fixture.sh: sourced by the run/resume/slurm integration scripts and slurm/nightly.sh: builds a
 # tiny model (1 layer, hidden 32) and a synthetic dataset with `faith` itself, deterministically.
-# Needs FAITH_BIN; uses $FAITH_SHARED's bert-base-uncased vocab when present, else a tiny vocab.
+# Needs FAITH_BIN. Run as a script, `bash tests/support/run_fixture.sh DIR` makes the trained fixture.
 
-# faith_fixture DIR: DIR/model (random-initialised BERT) and DIR/synth/{train,dev,test}.jsonl.
+# faith_fixture DIR [N]: DIR/model (random-initialised 1-layer BERT), DIR/synth/{train,dev,test}.jsonl
+# (N examples over the splits, default 600) and DIR/vocab.txt: every synthetic word is one whole-word
+# token, so the generator's word list is a complete vocabulary (no dependence on shared files).
 faith_fixture() {
-    local dir=$1
+    local dir=$1 n=${2:-600}
     [ -f "$dir/model/config.json" ] && [ -f "$dir/synth/test.jsonl" ] && return 0
     mkdir -p "$dir"
-    "$FAITH_BIN" gen synth --out "$dir/synth" --n 600 --seed 3 --min-len 4 --max-len 20 >/dev/null
-    local vocab=${FAITH_SHARED:-/nonexistent}/datasets/vocab/bert-base-uncased/vocab.txt
-    if [ ! -f "$vocab" ]; then
-        # Every synthetic word is one whole-word token, so its word list is a complete vocabulary.
-        vocab=$dir/vocab.txt
-        { printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n'
-          sed 's/.*"text": "\([^"]*\)".*/\1/' "$dir"/synth/*.jsonl | tr ' ' '\n' | grep . | LC_ALL=C sort -u
-        } >"$vocab"
-    fi
-    "$FAITH_BIN" init-model --arch bert --vocab "$vocab" --out "$dir/model" --layers 1 --hidden 32 \
+    "$FAITH_BIN" gen synth --out "$dir/synth" --n "$n" --seed 3 --min-len 4 --max-len 20 >/dev/null
+    { printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n'
+      sed 's/.*"text": "\([^"]*\)".*/\1/' "$dir"/synth/*.jsonl | tr ' ' '\n' | grep . | LC_ALL=C sort -u
+    } >"$dir/vocab.txt"
+    "$FAITH_BIN" init-model --arch bert --vocab "$dir/vocab.txt" --out "$dir/model" --layers 1 --hidden 32 \
         --heads 2 --ffn 64 --max-pos 64 --seed 1 --label-names negative,positive >/dev/null
+}
+
+# faith_fixture_trained DIR: like faith_fixture with 3000 examples, then the model trained for 5
+# epochs on one rank and one thread (deterministic; about 75% dev accuracy, a few seconds).
+faith_fixture_trained() {
+    local dir=$1
+    [ -f "$dir/model/train_log.json" ] && return 0
+    rm -rf "$dir/model" "$dir/init"
+    faith_fixture "$dir" 3000
+    mv "$dir/model" "$dir/init"
+    OPENBLAS_NUM_THREADS=1 "$FAITH_BIN" train --model "$dir/init" --train "$dir/synth/train.jsonl" \
+        --dev "$dir/synth/dev.jsonl" --out "$dir/model" --epochs 5 --lr 3e-3 --batch 32 \
+        --max-length 32 --seed 42 --threads 1 --quiet >/dev/null
 }
 
 # faith_fixture_config FILE DIR [LIMIT] [CHUNK] [SEED]: a small config over the fixture in DIR.
@@ -43,12 +53,15 @@ faith_fixture_config() {
     {"name": "deletion_curve"},
     {"name": "token_f1", "params": {"k": "rationale"}}
   ],
+  "probe": {"property": "label", "train": {"path": "$dir/synth/train.jsonl", "limit": 120,
+                                           "label_names": ["negative", "positive"]}},
+  "sanity": {"model_randomization": {"layers": 1}},
   "batch": {"tokens": 1024, "chunk": $chunk}
 }
 JSON
 }
 
-FAITH_TABLES="examples.tsv.zst curves.tsv.zst attributions.jsonl.zst summary.tsv summary.json"
+FAITH_TABLES="examples.tsv.zst curves.tsv.zst attributions.jsonl.zst summary.tsv summary.json probes.tsv"
 
 # faith_cmp_tables A B: every table byte-identical (manifest.json differs in timings by design).
 faith_cmp_tables() {
@@ -61,3 +74,11 @@ faith_cmp_tables() {
 faith_mpirun() {
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe "$@"
 }
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    set -euo pipefail
+    [ $# = 1 ] || { echo "usage: FAITH_BIN=build/harness/faith bash $0 DIR" >&2; exit 2; }
+    FAITH_BIN=${FAITH_BIN:-$(dirname "$0")/../../build/harness/faith}
+    faith_fixture_trained "$1"
+    echo "fixture in $1: model/, synth/{train,dev,test}.jsonl"
+fi
