@@ -30,9 +30,9 @@ UPDATE=0
 [ "${1:-}" = --update-baselines ] && UPDATE=1
 [ -x "$FAITH_BIN" ] || { echo "nightly: $FAITH_BIN not found (build first, or set FAITH_BIN)" >&2; exit 2; }
 
-# The suite's model and data are rebuilt by faith itself from fixed seeds (data/fixture).
+# The suite's model and data are rebuilt by faith itself from fixed seeds (results/fixture).
 source "$ROOT/tests/support/run_fixture.sh"
-faith_fixture_trained "$ROOT/data/fixture"
+faith_fixture_trained "$ROOT/results/fixture"
 
 run() { # config output
     if [ -n "${SLURM_JOB_ID:-}" ]; then
