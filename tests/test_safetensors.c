@@ -224,6 +224,7 @@ static void expect_reject(int kind, const char *want)
     case 5: snprintf(e[4].name, sizeof e[4].name, "distilbert.transformer.layer.0.attention.x_lin.weight"); break;
     case 6: e[5].dtype = "I32"; break;                       /* a dtype that is not a float */
     case 9: e[5].dtype = "Q4"; break;                        /* not a safetensors dtype at all */
+    case 10: faith_model_params(m, NULL)[faith_model_param_at(m, (size_t)n - 1)->offset] = NAN; break;
     case 7: raw = "{\"a\": [1, 2"; break;                      /* bad JSON */
     case 8: e[1].end += 4; break;                             /* byte size does not match the shape */
     }
@@ -248,6 +249,7 @@ static void test_malformed(void **s)
     expect_reject(5, "unexpected tensor 'distilbert.transformer.layer.0.attention.x_lin.weight'");
     expect_reject(6, "tensor 'distilbert.transformer.layer.0.attention.k_lin.weight' has dtype I32");
     expect_reject(9, "unknown dtype Q4");
+    expect_reject(10, "tensor 'classifier.bias' has a non-finite value");
     expect_reject(7, "JSON");
     expect_reject(8, "expected");
 }
