@@ -2,11 +2,13 @@
  * evidence spans in whole-document whitespace tokens); text = the doc's tokens joined by spaces. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "loader.h"
+#include "unicode.h"
 
 typedef struct span {
     int64_t start, end; /* [start, end) whitespace tokens of the document */
@@ -24,7 +26,10 @@ typedef struct pending {
 static int get_i64(const cJSON *obj, const char *key, int64_t *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble) return 0;
+    /* range first: casting an out-of-range double to int64_t is undefined */
+    if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) < 9e15) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
+        return 0;
     *out = (int64_t)v->valuedouble;
     return 1;
 }
@@ -104,6 +109,23 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* Docs must be UTF-8 text without NUL bytes, like split files (dataset.c): say where one is not,
+ * since the tokenizer would only know the example number. */
+static int check_doc(const char *path, const char *buf, size_t n, faith_err *err)
+{
+    const char *nul = memchr(buf, '\0', n);
+    long bad = nul ? (long)(nul - buf) : faith_utf8_invalid_at(buf, n);
+    if (bad < 0) return FAITH_OK;
+    long line = 1, col = 1;
+    for (long i = 0; i < bad; i++, col++)
+        if (buf[i] == '\n') line++, col = 0;
+    if (nul)
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s:%ld: NUL byte at column %ld (expected UTF-8 text)", path,
+                             line, col);
+    return faith_err_set(err, FAITH_ERR_FORMAT, "%s:%ld: invalid UTF-8 at column %ld (byte 0x%02X)", path, line,
+                         col, (unsigned)(unsigned char)buf[bad]);
+}
+
 /* Read a doc (hashing it), set e->text to its tokens joined by single spaces. */
 static int read_doc(const char *dir, const char *docid, faith_sha256 *sha, faith_example *e, faith_err *err)
 {
@@ -125,8 +147,8 @@ static int read_doc(const char *dir, const char *docid, faith_sha256 *sha, faith
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad) {
-        int rc = faith_err_set(err, FAITH_ERR_IO, "%s: read error", path);
+    int rc = bad ? faith_err_set(err, FAITH_ERR_IO, "%s: read error", path) : check_doc(path, buf, n, err);
+    if (rc < 0) {
         free(buf);
         free(path);
         return rc;

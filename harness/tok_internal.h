@@ -14,6 +14,7 @@
 typedef struct faith_tok_vocab {
     char **tokens;
     int32_t n;        /* ids are 0..n-1 */
+    int32_t n_cap;    /* allocated entries of tokens (grown geometrically: vocabularies are 50k long) */
     int32_t *slots;   /* cap entries: id or -1 */
     size_t cap;
 } faith_tok_vocab;

@@ -68,7 +68,10 @@ int faith_tok_vocab_put(faith_tok_vocab *v, const char *s, size_t len, int32_t i
 {
     if (id >= v->n) {
         int32_t n = id + 1;
-        v->tokens = faith_xrealloc(v->tokens, (size_t)n * sizeof *v->tokens);
+        if (n > v->n_cap) {
+            v->n_cap = n > 2 * v->n_cap ? n : 2 * v->n_cap;
+            v->tokens = faith_xrealloc(v->tokens, (size_t)v->n_cap * sizeof *v->tokens);
+        }
         for (int32_t i = v->n; i < n; i++) v->tokens[i] = NULL;
         v->n = n;
     }

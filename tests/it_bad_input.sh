@@ -27,9 +27,12 @@ export LC_ALL=C OPENBLAS_NUM_THREADS=1
 # train and run start MPI even to print an error: a one-process Open MPI that spawns no daemon and
 # probes no network starts several times faster (other MPIs ignore these)
 export OMPI_MCA_ess_singleton_isolated=1 OMPI_MCA_pml=ob1 OMPI_MCA_btl=self OMPI_MCA_osc=pt2pt
+# under -DFAITH_SANITIZE=ON: Open MPI's own start-up leaks would add lines to every MPI command's
+# stderr (as tests/run.sh, leaks are not what this script is about; errors and UB are)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+if [ -n "${FAITH_IT_KEEP:-}" ]; then echo "it_bad_input: keeping $T"; else trap 'chmod -R u+w "$T"; rm -rf "$T"' EXIT; fi
 cd "$T" || exit 1
 
 # Cases run as background jobs (most of their time is MPI start-up, not CPU); each writes its
@@ -76,7 +79,8 @@ bad() {
         wait -n
         running=$((running - 1))
     fi
-    run_case "$(printf %04d $seq_no)" "$name" "$want" "${#absent[@]}" "${absent[@]+"${absent[@]}"}" "$@" &
+    # (stderr: bash's own "Aborted" notice for a crashing case; the verdict says it anyway)
+    run_case "$(printf %04d $seq_no)" "$name" "$want" "${#absent[@]}" "${absent[@]+"${absent[@]}"}" "$@" 2>/dev/null &
     running=$((running + 1))
 }
 
@@ -526,11 +530,52 @@ rc_case --real label_order_vs_model 's/"d\/test.jsonl"/"named_test.jsonl"/; s/\[
 rc_case max_length_over_model 's/"max_length": 32/"max_length": 100/' "max_length"
 rc_case broken_model 's/"model": "m"/"model": "s_missing"/' "classifier.bias"
 rc_case --real dataset_broken_line 's/"d\/test.jsonl"/"j_broken.jsonl"/' "j_broken.jsonl:4"
+# ERASER layout: docs/<docid> and <split>.jsonl with evidence spans in document tokens
+mk_eraser() { # DIR DOC1-TEXT SPLIT-LINE
+    mkdir -p "$1/docs"
+    printf '%s\n' "$2" >"$1/docs/d1.txt"
+    printf 'a bad film\n' >"$1/docs/d2.txt"
+    printf '%s\n' "$3" '{"annotation_id": "d2.txt", "classification": "NEG", "evidences": []}' >"$1/val.jsonl"
+}
+ev() { echo "{\"annotation_id\": \"$1\", \"classification\": \"POS\", \"evidences\": [[{\"docid\": \"$1\", \"start_token\": $2, \"end_token\": $3}]]}"; }
+er_case() { # NAME WANT DOC1-TEXT SPLIT-LINE
+    mk_eraser "er_$1" "$3" "$4"
+    sed "s|\"dataset\": {[^}]*}|\"dataset\": {\"format\": \"eraser\", \"path\": \"er_$1\", \"split\": \"val\"}|" \
+        <<<"$RUN_JSON" >"er_$1.json"
+    bad "eraser_$1" "$2" -- run "er_$1.json" --dry-run
+}
+# a model whose id2label matches the ERASER movie labels, so that only the break is wrong
+"$FAITH_BIN" init-model --arch bert --vocab d/vocab.txt --layers 1 --hidden 16 --heads 2 --ffn 32 \
+    --max-pos 32 --label-names NEG,POS --seed 1 --out m_er >/dev/null || exit 1
+RUN_JSON=$(sed 's/"model": "m"/"model": "m_er"/' run.json)
+mk_eraser er_good "a great movie" "$(ev d1.txt 1 2)"
+sed 's|"dataset": {[^}]*}|"dataset": {"format": "eraser", "path": "er_good", "split": "val"}|' <<<"$RUN_JSON" >er_good.json
+good eraser_fixture run er_good.json --dry-run
+er_case missing_doc "d3.txt" "a great movie" "$(ev d3.txt 1 2)"
+er_case span_outside_doc "val.jsonl:1" "a great movie" "$(ev d1.txt 1 9)"
+er_case span_reversed "val.jsonl:1" "a great movie" "$(ev d1.txt 2 1)"
+er_case span_huge "val.jsonl:1" "a great movie" "$(ev d1.txt 1 1e300)"
+er_case span_fraction "val.jsonl:1" "a great movie" "$(ev d1.txt 1 1.5)"
+er_case docid_path "val.jsonl:1" "a great movie" "$(ev ../x 1 2)"
+er_case evidences_not_list "val.jsonl:1" "a great movie" '{"annotation_id": "d1.txt", "classification": "POS", "evidences": 5}'
+er_case doc_invalid_utf8 "d1.txt:2" "$(printf 'a great\nfilm \xff')" "$(ev d1.txt 1 2)"
+mk_eraser er_nodocs "x" "$(ev d1.txt 1 2)"
+rm -r er_nodocs/docs
+sed 's|"dataset": {[^}]*}|"dataset": {"format": "eraser", "path": "er_nodocs", "split": "val"}|' <<<"$RUN_JSON" >er_nodocs.json
+bad eraser_no_docs_dir "er_nodocs/docs" -- run er_nodocs.json --dry-run
+sed 's|"dataset": {[^}]*}|"dataset": {"format": "eraser", "path": "er_good", "split": "dev"}|' <<<"$RUN_JSON" >er_split.json
+bad eraser_missing_split "dev.jsonl" -- run er_split.json --dry-run
+
 bad run_bad_limit "--limit" -- run run.json --dry-run --limit abc
 bad run_negative_threads "--threads" -- run run.json --dry-run --threads -1
 bad run_unknown_option "--bogus" -- run run.json --dry-run --bogus
 bad run_output_under_file "afile" -- run run.json --quiet --output afile/sub
 bad run_output_is_file "afile" -- run run.json --quiet --output afile
+if [ "$(id -u)" -ne 0 ]; then # root writes anywhere
+    mkdir -p ro && chmod 555 ro
+    bad run_output_not_writable "ro/out" --absent ro/out -- run run.json --quiet --output ro/out
+    bad init_out_not_writable "ro/m" --absent ro/m -- init-model --arch bert --vocab d/vocab.txt --out ro/m
+fi
 mkdir -p r_int/.partial
 bad run_partial_without_resume "--resume" -- run run.json --quiet --output r_int
 
