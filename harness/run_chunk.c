@@ -356,7 +356,7 @@ int faith_run_finish(faith_run *r, double t0, faith_err *err)
         printf("rank 0: planning %.3f + gathering %.3f ms per example (%.3f ms CPU); tables %.3f s\n",
                1e3 * s->plan_s / ne, 1e3 * s->gather_s / ne, 1e3 * s->gather_cpu_s / ne, s->write_s);
         printf("results in %s/: examples.tsv.zst curves.tsv.zst attributions.jsonl.zst summary.tsv "
-               "summary.json manifest.json\n", c->output);
+               "summary.json %smanifest.json\n", c->output, c->has_probe ? "probes.tsv " : "");
     }
     cJSON_Delete(summary);
     cJSON_Delete(hashes);

@@ -34,6 +34,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 T=$(mktemp -d)
 if [ -n "${FAITH_IT_KEEP:-}" ]; then echo "it_bad_input: keeping $T"; else trap 'chmod -R u+w "$T"; rm -rf "$T"' EXIT; fi
 cd "$T" || exit 1
+mkdir -p "$T/mpi/main"
+export TMPDIR=$T/mpi/main
 
 # Cases run as background jobs (most of their time is MPI start-up, not CPU); each writes its
 # verdict to $T/v/<seq>, collected in order at the end.
@@ -91,7 +93,9 @@ run_case() {
     local absent=("${@:1:n_absent}")
     shift "$n_absent"
     local err=$T/v/$id.err
-    timeout 15 "$FAITH_BIN" "$@" >/dev/null 2>"$err" </dev/null
+    # own TMPDIR: daemon-less Open MPI singletons all name their session directory alike
+    mkdir -p "$T/mpi/$id"
+    TMPDIR=$T/mpi/$id timeout 15 "$FAITH_BIN" "$@" >/dev/null 2>"$err" </dev/null
     local rc=$? why="" p l lines=()
     while IFS= read -r l || [ -n "$l" ]; do [ -n "$l" ] && lines+=("$l"); done <"$err"
     if [ $rc -eq 124 ]; then
@@ -126,7 +130,8 @@ works() {
     fi
     (
         id=$(printf %04d $seq_no)
-        timeout 15 "$FAITH_BIN" "$@" >/dev/null 2>"$T/v/$id.err" </dev/null
+        mkdir -p "$T/mpi/$id"
+        TMPDIR=$T/mpi/$id timeout 15 "$FAITH_BIN" "$@" >/dev/null 2>"$T/v/$id.err" </dev/null
         rc=$?
         why=""
         [ $rc -eq 0 ] || why="exit $rc for a valid input: $(head -c 300 "$T/v/$id.err")"
@@ -527,6 +532,14 @@ rc_case label_names_vs_model 's/"label_names": \["negative", "positive"\]/"label
 rc_case unknown_label_name 's/"d\/test.jsonl"/"j_unknown_label.jsonl"/' "j_unknown_label.jsonl:3"
 sed 's/"label": 1/"label": "positive"/; s/"label": 0/"label": "negative"/' d/test.jsonl >named_test.jsonl
 rc_case --real label_order_vs_model 's/"d\/test.jsonl"/"named_test.jsonl"/; s/\["negative", "positive"\]/["positive", "negative"]/' "label"
+PT='"train": {"format": "jsonl", "path": "d/train.jsonl"}'
+rc_case probe_property "s|\"batch\"|\"probe\": {\"property\": \"colour\", $PT}, \"batch\"|" "probe.property"
+rc_case probe_no_train 's|"batch"|"probe": {"property": "label"}, "batch"|' "probe.train"
+rc_case probe_holdout "s|\"batch\"|\"probe\": {\"property\": \"label\", $PT, \"holdout\": 1}, \"batch\"|" "probe.holdout"
+rc_case probe_lambda "s|\"batch\"|\"probe\": {\"property\": \"label\", $PT, \"lambdas\": [-1]}, \"batch\"|" "probe.lambdas[0]"
+rc_case probe_train_broken 's|"batch"|"probe": {"property": "label", "train": {"path": "j_broken.jsonl"}}, "batch"|' "j_broken.jsonl:4"
+rc_case sanity_unknown_key 's|"batch"|"sanity": {"layerz": 1}, "batch"|' "sanity.layerz"
+rc_case output_not_string 's|"batch"|"output": 5, "batch"|' "output"
 rc_case max_length_over_model 's/"max_length": 32/"max_length": 100/' "max_length"
 rc_case broken_model 's/"model": "m"/"model": "s_missing"/' "classifier.bias"
 rc_case --real dataset_broken_line 's/"d\/test.jsonl"/"j_broken.jsonl"/' "j_broken.jsonl:4"
