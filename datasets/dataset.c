@@ -176,6 +176,13 @@ static int strict_int(const char *s, int64_t *out)
     return 1;
 }
 
+int faith_ds_check_labeled(const faith_dataset_spec *spec, const faith_example *e, const char *where,
+                           faith_err *err)
+{
+    if (!spec->require_labels || e->label >= 0) return FAITH_OK;
+    return faith_err_set(err, FAITH_ERR_FORMAT, "%s: example has no label (every example here needs one)", where);
+}
+
 int faith_ds_label_num(faith_ds_labels *L, int64_t v, const char *where, int32_t *out, faith_err *err)
 {
     faith_dataset *d = L->d;

@@ -39,6 +39,7 @@ typedef struct faith_dataset_spec {
     const char *label_col;    /* column of the label (default: label, gold_label for MNLI TSV) */
     const char *const *label_names; /* fixes label order; labels given as names map through it */
     int32_t n_label_names;
+    int require_labels;       /* 1: an unlabeled example is an error naming its file:line (training) */
 } faith_dataset_spec;
 
 /* Load a dataset. Errors name the file and line and what was expected. */

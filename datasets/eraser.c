@@ -67,7 +67,8 @@ static int parse_evidences(const cJSON *obj, pending *p, const char *where, fait
             span s;
             if (!cJSON_IsString(doc) || !get_i64(ev, "start_token", &s.start) || !get_i64(ev, "end_token", &s.end))
                 return faith_err_set(err, FAITH_ERR_FORMAT,
-                                     "%s: evidence needs docid, start_token and end_token", where);
+                                     "%s: evidence needs docid (a string), start_token and end_token (integers)",
+                                     where);
             if (strcmp(doc->valuestring, p->docid) != 0)
                 return faith_err_set(err, FAITH_ERR_FORMAT,
                                      "%s: evidence in document '%s', expected '%s' (multi-document "
@@ -225,6 +226,7 @@ static int read_split(const char *file, const faith_dataset_spec *spec, faith_sh
         ps[n].lineno = r.lineno;
         faith_example *e = faith_ds_push(d, cap);
         rc = parse_line(line, where, &ps[n++], &e->label, L, err);
+        if (rc == FAITH_OK) rc = faith_ds_check_labeled(spec, e, where, err);
         if (rc < 0) break;
     }
     faith_ds_reader_close(&r);

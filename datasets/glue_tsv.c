@@ -106,11 +106,10 @@ static int read_rows(faith_ds_reader *r, const faith_dataset_spec *spec, const t
         e->text = faith_xstrdup(fields[c->text]);
         if (c->pair >= 0) e->pair = faith_xstrdup(fields[c->pair]);
         faith_ds_count(e);
-        if (c->label >= 0) {
-            char where[1100];
-            snprintf(where, sizeof where, "%s:%lld", r->path, (long long)r->lineno);
-            FAITH_TRY(faith_ds_label_str(L, fields[c->label], where, &e->label, err));
-        }
+        char where[1100];
+        snprintf(where, sizeof where, "%s:%lld", r->path, (long long)r->lineno);
+        if (c->label >= 0) FAITH_TRY(faith_ds_label_str(L, fields[c->label], where, &e->label, err));
+        FAITH_TRY(faith_ds_check_labeled(spec, e, where, err));
     }
     return rc;
 }

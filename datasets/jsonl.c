@@ -153,6 +153,7 @@ static int parse_line(const faith_dataset_spec *spec, const char *line, const ch
         goto cleanup;
     }
     FAITH_CHECK(parse_label(L, lab, lkey, where, &e->label, err));
+    FAITH_CHECK(faith_ds_check_labeled(spec, e, where, err));
     FAITH_CHECK(parse_rationale(cJSON_GetObjectItemCaseSensitive(obj, "rationale"), e, where, err));
 cleanup:
     cJSON_Delete(obj);

@@ -56,6 +56,9 @@ int faith_ds_label_str(faith_ds_labels *L, const char *s, const char *where, int
                        faith_err *err);
 int faith_ds_label_num(faith_ds_labels *L, int64_t v, const char *where, int32_t *out,
                        faith_err *err);
+/* FAITH_ERR_FORMAT naming where (file:line) when spec->require_labels and e has no label. */
+int faith_ds_check_labeled(const faith_dataset_spec *spec, const faith_example *e, const char *where,
+                           faith_err *err);
 /* Settle names when labels were numbers (or absent): single texts with labels in {0,1} are
  * negative/positive (SST-2), pairs with labels in {0,1,2} entailment/neutral/contradiction (GLUE
  * MNLI order), anything else is named by its number. */

@@ -34,6 +34,7 @@ int faith_ds_load_sentence(const faith_dataset_spec *spec, faith_dataset *d, fai
         e->text = faith_xstrdup(sp + 1);
         faith_ds_count(e);
         rc = faith_ds_label_str(&L, line, where, &e->label, err);
+        if (rc == FAITH_OK) rc = faith_ds_check_labeled(spec, e, where, err);
         if (rc < 0) break;
     }
     faith_ds_reader_close(&r);

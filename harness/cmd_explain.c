@@ -108,20 +108,13 @@ static int encode_ids(const faith_tokenizer *tok, faith_special_ids sp, const fa
                       const char *list, input *in, faith_err *err)
 {
     faith_encoding *e = &in->enc;
-    int32_t cap = 16, n = 0;
-    e->ids = faith_xmalloc((size_t)cap * sizeof(int32_t));
-    for (const char *s = list; *s;) {
-        while (*s == ',' || isspace((unsigned char)*s)) s++;
-        if (!*s) break;
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || v >= cfg->vocab_size)
-            return faith_err_set(err, FAITH_ERR_ARG, "explain: --ids: expected token ids in [0, %d) "
-                                 "separated by commas, at '%.20s'", (int)cfg->vocab_size, s);
-        if (n == cap) e->ids = faith_xrealloc(e->ids, (size_t)(cap *= 2) * sizeof(int32_t));
-        e->ids[n++] = (int32_t)v;
-        s = end;
-    }
+    int32_t n = 0;
+    int rc = faith_ids_parse(list, &e->ids, &n, err);
+    if (rc < 0) return faith_err_prefix(err, "explain: ");
+    for (int32_t t = 0; t < n; t++)
+        if (e->ids[t] >= cfg->vocab_size)
+            return faith_err_set(err, FAITH_ERR_ARG, "explain: --ids: entry %d is %d, expected a token id in [0, %d)",
+                                 (int)t + 1, (int)e->ids[t], (int)cfg->vocab_size);
     if (n == 0) return faith_err_set(err, FAITH_ERR_ARG, "explain: --ids: no token ids given");
     e->n = n;
     e->type_ids = faith_xcalloc((size_t)n, sizeof(int32_t));
@@ -292,10 +285,16 @@ static int run(faith_opt *o, faith_err *err)
         }
         tok = NULL; /* --ids works without a tokenizer: tokens print as ids */
     }
+    if (tok) FAITH_CHECK(faith_model_check_vocab(m, faith_tokenizer_vocab_size(tok), model_dir, err));
     faith_special_ids sp = {cfg->pad_token_id, -1, -1, -1, -1};
     if (tok) sp = faith_tokenizer_special(tok);
     int32_t limit = max_input_len(cfg);
-    if (max_len <= 0 || max_len > limit) max_len = limit;
+    if (max_len > limit) {
+        rc = faith_err_set(err, FAITH_ERR_ARG, "explain: --max-length %d is more than the model's limit of %d tokens "
+                           "(max_position_embeddings)", (int)max_len, (int)limit);
+        goto cleanup;
+    }
+    if (max_len <= 0) max_len = limit;
     if (o[O_TEXT].count)
         FAITH_CHECK(encode_text(tok, o[O_TEXT].value, o[O_PAIR].value, (int32_t)max_len, &in, err));
     else

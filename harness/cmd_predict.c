@@ -101,7 +101,7 @@ static int predict_text(pred_ctx *p, const char *text, const char *pair, faith_e
     return rc;
 }
 
-static int parse_ids(const char *s, int32_t **ids, int32_t *n, faith_err *err)
+int faith_ids_parse(const char *s, int32_t **ids, int32_t *n, faith_err *err)
 {
     *n = 0;
     *ids = faith_xmalloc(sizeof(int32_t) * (strlen(s) / 2 + 2));
@@ -175,12 +175,17 @@ static int run(faith_opt *o, int no, faith_err *err)
         return rc;
     }
     if (rc < 0) p.tok = NULL;
+    if (p.tok && faith_model_check_vocab(p.m, faith_tokenizer_vocab_size(p.tok), dir, err) < 0) {
+        faith_tokenizer_free(p.tok);
+        faith_model_free(p.m);
+        return FAITH_ERR_FORMAT;
+    }
     p.logits = faith_xmalloc(sizeof(float) * (size_t)faith_model_cfg(p.m)->n_classes);
     if (text) rc = predict_text(&p, text, pair, err);
     else if (data) rc = predict_file(&p, data, err);
     else {
         int32_t *ids, n;
-        rc = parse_ids(ids_s, &ids, &n, err);
+        rc = faith_ids_parse(ids_s, &ids, &n, err);
         if (rc == FAITH_OK && p.max_len > 0 && n > p.max_len) n = p.max_len;
         if (rc == FAITH_OK) rc = predict_ids(&p, ids, n, err);
         free(ids);

@@ -248,14 +248,18 @@ static int load_data(faith_opt *opts, const char *which, const char *fmt_key, co
     spec.format = faith_opt_str(opts, N_OPTS, fmt_key, NULL);
     spec.split = strcmp(which, "train") == 0 ? "train" : "val";
     int64_t limit;
-    FAITH_TRY(faith_opt_int(opts, N_OPTS, limit_key, 0, 0, INT64_MAX, &limit, err));
+    /* absent means every example; an explicit 0 is a mistake, not "all" */
+    FAITH_TRY(faith_opt_int(opts, N_OPTS, limit_key, 0, 1, INT64_MAX, &limit, err));
     spec.limit = limit;
+    spec.require_labels = 1;
     if (names_from) {
         spec.label_names = (const char *const *)names_from->labels;
         spec.n_label_names = names_from->n_labels;
     }
     int rc = faith_dataset_load(&spec, out, err);
-    return rc < 0 ? faith_err_prefix(err, "--%s: ", which) : rc;
+    if (rc < 0) return faith_err_prefix(err, "--%s: ", which);
+    if ((*out)->n == 0) return faith_err_set(err, FAITH_ERR_ARG, "--%s: %s has no examples", which, spec.path);
+    return rc;
 }
 
 static int train_opts_from(faith_opt *opts, faith_train_opts *t, int32_t *max_len, double *dropout,
@@ -284,10 +288,18 @@ static int train_opts_from(faith_opt *opts, faith_train_opts *t, int32_t *max_le
     t->dense_embeddings = faith_opt_flag(opts, N_OPTS, "dense-embeddings");
     t->quiet = faith_opt_flag(opts, N_OPTS, "quiet");
     t->out_dir = faith_opt_str(opts, N_OPTS, "out", NULL);
-    if (!(t->epochs > 0)) return faith_err_set(err, FAITH_ERR_ARG, "--epochs: expected a number > 0");
+    if (!(t->epochs > 0 && isfinite(t->epochs)))
+        return faith_err_set(err, FAITH_ERR_ARG, "--epochs: expected a finite number > 0, got %g", t->epochs);
     if (!(t->warmup >= 0 && t->warmup < 1))
-        return faith_err_set(err, FAITH_ERR_ARG, "--warmup: expected a fraction in [0, 1)");
-    if (!(t->lr >= 0)) return faith_err_set(err, FAITH_ERR_ARG, "--lr: expected a number >= 0");
+        return faith_err_set(err, FAITH_ERR_ARG, "--warmup: expected a fraction in [0, 1), got %g", t->warmup);
+    if (!(t->lr > 0 && isfinite(t->lr)))
+        return faith_err_set(err, FAITH_ERR_ARG, "--lr: expected a finite number > 0, got %g", t->lr);
+    if (!(t->weight_decay >= 0 && isfinite(t->weight_decay)))
+        return faith_err_set(err, FAITH_ERR_ARG, "--weight-decay: expected a finite number >= 0, got %g",
+                             t->weight_decay);
+    if (!(t->clip >= 0 && isfinite(t->clip)))
+        return faith_err_set(err, FAITH_ERR_ARG, "--clip: expected a finite number >= 0 (0 = no clipping), got %g",
+                             t->clip);
     const char *req[] = {"model", "train", "dev", "out"};
     for (int i = 0; i < 4; i++)
         if (!faith_opt_str(opts, N_OPTS, req[i], NULL))
@@ -321,6 +333,7 @@ static int run(faith_opt *opts, int rank, faith_err *err)
     int rc;
     FAITH_CHECK(faith_model_load(mdir, &m, err));
     FAITH_CHECK(faith_tokenizer_load(mdir, &tok, err));
+    FAITH_CHECK(faith_model_check_vocab(m, faith_tokenizer_vocab_size(tok), mdir, err));
     FAITH_CHECK(load_data(opts, "train", "train-format", "limit", NULL, &dtr, err));
     FAITH_CHECK(load_data(opts, "dev", "dev-format", "dev-limit", dtr, &ddev, err));
     const faith_model_config *cfg = faith_model_cfg(m);

@@ -57,9 +57,14 @@ static int kshap_explain(void *state, const faith_env *env, const faith_item *it
     }
     faith_rng rng;
     faith_rng_init(&rng, env->seed, it->id, "kernel_shap");
-    faith_kshap_plan plan;
-    int64_t samples = s->samples > 0 ? s->samples : faith_kernel_shap_default_samples(d);
-    int rc = faith_kernel_shap_plan(d, samples, &rng, &plan, err);
+    /* one feature: no coalition besides the empty and the full one, and efficiency alone gives
+     * its value F(x) - F(masked) */
+    faith_kshap_plan plan = {0};
+    int rc = FAITH_OK;
+    if (d > 1) {
+        int64_t samples = s->samples > 0 ? s->samples : faith_kernel_shap_default_samples(d);
+        rc = faith_kernel_shap_plan(d, samples, &rng, &plan, err);
+    }
     if (rc < 0) {
         free(feat);
         return rc;
@@ -68,12 +73,13 @@ static int kshap_explain(void *state, const faith_env *env, const faith_item *it
     int64_t n = plan.n + 2;
     uint8_t *masks = faith_xmalloc((size_t)n * (size_t)d);
     double *v = faith_xmalloc((size_t)n * sizeof *v), *phi = faith_xmalloc((size_t)d * sizeof *phi);
-    memcpy(masks, plan.masks, (size_t)plan.n * (size_t)d);
+    if (plan.n > 0) memcpy(masks, plan.masks, (size_t)plan.n * (size_t)d);
     memset(masks + (size_t)plan.n * d, 0, (size_t)d);
     memset(masks + (size_t)(plan.n + 1) * d, 1, (size_t)d);
     rc = faith_coalition_values(env, it, &s->mask_token, d, feat, n, masks, v, err);
     double v_empty = v[plan.n], v_full = v[plan.n + 1];
-    if (rc == FAITH_OK)
+    if (rc == FAITH_OK && d == 1) phi[0] = v_full - v_empty;
+    else if (rc == FAITH_OK)
         rc = faith_kernel_shap_solve(d, plan.n, plan.masks, plan.weights, v, v_empty, v_full, phi,
                                      err);
     if (rc == FAITH_OK) {

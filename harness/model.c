@@ -94,6 +94,17 @@ int faith_model_config_check(const faith_model_config *c, const char *what, fait
                              what, c->pad_token_id, c->max_pos);
     if (!(c->ln_eps > 0) || !isfinite(c->ln_eps))
         return faith_err_set(err, FAITH_ERR_ARG, "%s: expected layer_norm_eps > 0", what);
+    /* in double so that no product of int sizes can wrap; the bound keeps every byte count of the
+     * parameters (and their gradients and AdamW moments) far inside size_t */
+    double C = c->d_model, per_layer = 4.0 * C * C + 2.0 * C * c->d_ffn + 9.0 * C + c->d_ffn;
+    double total = ((double)c->vocab_size + c->max_pos + c->type_vocab_size + 2.0) * C +
+                   (double)c->n_layers * per_layer + (C + 1.0) * (C + c->n_classes);
+    if (total > FAITH_MODEL_MAX_PARAMS)
+        return faith_err_set(err, FAITH_ERR_ARG,
+                             "%s: sizes need %.3g parameters, more than the %.3g supported (layers %d, hidden %d, "
+                             "ffn %d, vocab %d, max positions %d)",
+                             what, total, FAITH_MODEL_MAX_PARAMS, c->n_layers, c->d_model, c->d_ffn, c->vocab_size,
+                             c->max_pos);
     return FAITH_OK;
 }
 
@@ -191,7 +202,7 @@ static void build_layout(faith_model *m)
 #undef V2
 }
 
-int faith_model_alloc(const faith_model_config *cfg, faith_model **out, faith_err *err)
+int faith_model_layout(const faith_model_config *cfg, faith_model **out, faith_err *err)
 {
     *out = NULL;
     FAITH_TRY(faith_model_config_check(cfg, "config", err));
@@ -200,9 +211,20 @@ int faith_model_alloc(const faith_model_config *cfg, faith_model **out, faith_er
     for (int k = 0; k < cfg->n_classes; k++)
         if (!m->cfg.labels[k][0]) snprintf(m->cfg.labels[k], FAITH_LABEL_MAX, "LABEL_%d", k);
     build_layout(m);
-    m->params = faith_xcalloc(m->n_params, sizeof(float));
     m->la = faith_xcalloc((size_t)cfg->n_layers, sizeof *m->la);
     *out = m;
+    return FAITH_OK;
+}
+
+void faith_model_alloc_params(faith_model *m)
+{
+    if (!m->params) m->params = faith_xcalloc(m->n_params, sizeof(float));
+}
+
+int faith_model_alloc(const faith_model_config *cfg, faith_model **out, faith_err *err)
+{
+    FAITH_TRY(faith_model_layout(cfg, out, err));
+    faith_model_alloc_params(*out);
     return FAITH_OK;
 }
 

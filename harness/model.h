@@ -52,6 +52,9 @@ enum {
  * shapes implied by config.json, offsets inside the file and non-overlapping); failures name the file
  * and tensor. */
 int faith_model_load(const char *dir, faith_model **out, faith_err *err);
+/* A tokenizer of tok_vocab ids loaded from dir fits the model: ids >= vocab_size have no embedding,
+ * so a larger tokenizer is an error naming its file (tokenizer.json, vocab.txt or vocab.json). */
+int faith_model_check_vocab(const faith_model *m, int32_t tok_vocab, const char *dir, faith_err *err);
 
 /* A new model with N(0, 0.02) weights (biases 0, LayerNorm weight 1), as Hugging Face initialises. */
 int faith_model_create_random(const faith_model_config *cfg, uint64_t seed, faith_model **out,

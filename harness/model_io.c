@@ -52,7 +52,9 @@ static int check_finite(const char *path, const char *name, const float *p, size
     return FAITH_OK;
 }
 
-static int fill_params(faith_model *m, const faith_st_file *f, faith_err *err)
+/* Map each file tensor to the model's parameter view (-1: ignorable) and check names and shapes,
+ * before anything of config.json's size is allocated. */
+static int match_tensors(const faith_model *m, const faith_st_file *f, int *view_of, faith_err *err)
 {
     size_t nv = faith_model_param_count(m);
     char **canon = faith_xcalloc(nv, sizeof *canon);
@@ -63,9 +65,9 @@ static int fill_params(faith_model *m, const faith_st_file *f, faith_err *err)
         canonical(faith_model_param_at(m, i)->name, cn, sizeof cn);
         canon[i] = faith_xstrdup(cn);
     }
-    float *P = faith_model_params(m, NULL);
     for (int k = 0; k < f->n && rc == FAITH_OK; k++) {
         const faith_st_tensor *t = &f->t[k];
+        view_of[k] = -1;
         canonical(t->name, cn, sizeof cn);
         if (ignorable(cn, faith_model_cfg(m)->arch)) continue;
         size_t i = 0;
@@ -87,8 +89,7 @@ static int fill_params(faith_model *m, const faith_st_file *f, faith_err *err)
                                f->path, t->name, a, b);
             break;
         }
-        rc = faith_st_read_f32(f, t, P + v->offset, err);
-        if (rc == FAITH_OK) rc = check_finite(f->path, t->name, P + v->offset, (size_t)faith_st_numel(t), err);
+        view_of[k] = (int)i;
         seen[i] = 1;
     }
     for (size_t i = 0; i < nv && rc == FAITH_OK; i++)
@@ -103,6 +104,42 @@ static int fill_params(faith_model *m, const faith_st_file *f, faith_err *err)
     return rc;
 }
 
+static int fill_params(faith_model *m, const faith_st_file *f, const int *view_of, faith_err *err)
+{
+    float *P = faith_model_params(m, NULL);
+    for (int k = 0; k < f->n; k++) {
+        if (view_of[k] < 0) continue;
+        const faith_st_tensor *t = &f->t[k];
+        const faith_param_view *v = faith_model_param_at(m, (size_t)view_of[k]);
+        FAITH_TRY(faith_st_read_f32(f, t, P + v->offset, err));
+        FAITH_TRY(check_finite(f->path, t->name, P + v->offset, (size_t)faith_st_numel(t), err));
+    }
+    return FAITH_OK;
+}
+
+/* The first layer config.json promises that the file has no tensor of: checked before the layout
+ * is built, so that a num_hidden_layers of 10^8 fails at once instead of laying out 10^8 layers. */
+static int check_layer_count(const faith_model_config *c, const faith_st_file *f, faith_err *err)
+{
+    int db = c->arch == FAITH_ARCH_DISTILBERT;
+    const char *stem = db ? "transformer.layer." : "encoder.layer.";
+    char cn[512], want[64];
+    for (int l = 0; l < c->n_layers; l++) {
+        int len = snprintf(want, sizeof want, "%s%d.", stem, l), found = 0;
+        for (int k = 0; k < f->n && !found; k++) {
+            canonical(f->t[k].name, cn, sizeof cn);
+            found = strncmp(cn, want, (size_t)len) == 0;
+        }
+        if (!found)
+            return faith_err_set(err, FAITH_ERR_FORMAT,
+                                 "%s: missing tensor '%s.%s%d.%s' (config.json has %d layers, the file's tensors "
+                                 "stop before layer %d)",
+                                 f->path, faith_arch_name(c->arch), stem, l,
+                                 db ? "attention.q_lin.weight" : "attention.self.query.weight", c->n_layers, l);
+    }
+    return FAITH_OK;
+}
+
 int faith_model_load(const char *dir, faith_model **out, faith_err *err)
 {
     *out = NULL;
@@ -111,16 +148,40 @@ int faith_model_load(const char *dir, faith_model **out, faith_err *err)
     snprintf(path, sizeof path, "%s/config.json", dir);
     FAITH_TRY(faith_hfconfig_read(path, &cfg, err));
     FAITH_TRY(faith_model_config_check(&cfg, path, err));
-    faith_model *m = NULL;
-    FAITH_TRY(faith_model_alloc(&cfg, &m, err));
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     faith_st_file *f = NULL;
-    int rc = faith_st_open(path, &f, err);
-    if (rc == FAITH_OK) rc = fill_params(m, f, err);
+    FAITH_TRY(faith_st_open(path, &f, err));
+    faith_model *m = NULL;
+    int *view_of = faith_xcalloc((size_t)f->n + 1, sizeof *view_of);
+    int rc = check_layer_count(&cfg, f, err);
+    if (rc == FAITH_OK) rc = faith_model_layout(&cfg, &m, err);
+    if (rc == FAITH_OK) rc = match_tensors(m, f, view_of, err);
+    if (rc == FAITH_OK) {
+        faith_model_alloc_params(m);
+        rc = fill_params(m, f, view_of, err);
+    }
+    free(view_of);
     faith_st_close(f);
     if (rc < 0) faith_model_free(m);
     else *out = m;
     return rc;
+}
+
+int faith_model_check_vocab(const faith_model *m, int32_t tok_vocab, const char *dir, faith_err *err)
+{
+    int32_t v = faith_model_cfg(m)->vocab_size;
+    if (tok_vocab <= v) return FAITH_OK;
+    /* the file faith_tokenizer_load reads first */
+    static const char *const files[] = {"tokenizer.json", "vocab.txt", "vocab.json"};
+    char path[4096];
+    struct stat st;
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (stat(path, &st) == 0) break;
+    }
+    return faith_err_set(err, FAITH_ERR_FORMAT,
+                         "%s: %d tokens, but the model's vocab_size (config.json) is %d: tokenizer and model do not "
+                         "match", path, (int)tok_vocab, (int)v);
 }
 
 static int mkdir_p(const char *dir, faith_err *err)

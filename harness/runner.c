@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +71,41 @@ static int pick_threads(faith_run *r)
     return n;
 }
 
+static void join_names(char *const *names, int32_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int32_t k = 0; k < n && o < cap; k++) o += (size_t)snprintf(out + o, cap - o, "%s%s", k ? ", " : "", names[k]);
+}
+
+/* dataset.label_names fix which index each name gets; if the model's id2label has real names (not
+ * transformers' LABEL_i defaults) they must be the same names in the same order, or every
+ * target, prediction and accuracy would silently refer to the wrong class. */
+static int check_label_order(const faith_run_config *c, const faith_model_config *mc, faith_err *err)
+{
+    if (c->dataset.n_label_names == 0) return FAITH_OK;
+    int real = 0;
+    char def[FAITH_LABEL_MAX];
+    for (int k = 0; k < mc->n_classes; k++) {
+        snprintf(def, sizeof def, "LABEL_%d", k);
+        real |= strcmp(mc->labels[k], def) != 0;
+    }
+    if (!real) return FAITH_OK;
+    int same = c->dataset.n_label_names <= mc->n_classes;
+    for (int32_t k = 0; same && k < c->dataset.n_label_names; k++)
+        same = strcasecmp(c->dataset.label_names[k], mc->labels[k]) == 0;
+    if (same) return FAITH_OK;
+    char a[512], b[512];
+    char *mnames[FAITH_MAX_CLASSES];
+    for (int k = 0; k < mc->n_classes; k++) mnames[k] = (char *)mc->labels[k];
+    join_names(c->dataset.label_names, c->dataset.n_label_names, a, sizeof a);
+    join_names(mnames, mc->n_classes, b, sizeof b);
+    return faith_err_set(err, FAITH_ERR_ARG,
+                         "%s: dataset.label_names [%s] do not match the model's id2label labels [%s] (same names "
+                         "in the same order expected)",
+                         c->path, a, b);
+}
+
 static int setup_local(faith_run *r, faith_err *err)
 {
     FAITH_TRY(faith_config_load(r->opts.config, &r->cfg, err));
@@ -88,6 +124,8 @@ static int setup_local(faith_run *r, faith_err *err)
     if (faith_model_load(c->model_dir, &r->model, err) < 0)
         return faith_err_prefix(err, "%s: model: ", c->path);
     if (faith_tokenizer_load(c->model_dir, &r->tok, err) < 0)
+        return faith_err_prefix(err, "%s: tokenizer: ", c->path);
+    if (faith_model_check_vocab(r->model, faith_tokenizer_vocab_size(r->tok), c->model_dir, err) < 0)
         return faith_err_prefix(err, "%s: tokenizer: ", c->path);
     const faith_model_config *mc = faith_model_cfg(r->model);
     r->K = mc->n_classes;
@@ -115,11 +153,22 @@ static int setup_local(faith_run *r, faith_err *err)
     if (c->max_length > mc->max_pos)
         return faith_err_set(err, FAITH_ERR_ARG, "%s: max_length: %d exceeds the model's %d positions",
                              c->path, (int)c->max_length, (int)mc->max_pos);
+    FAITH_TRY(check_label_order(c, mc, err));
     faith_dataset_spec spec = {c->dataset.format, c->dataset.path, c->dataset.split,
                                c->dataset.limit, c->dataset.text_col, c->dataset.pair_col,
                                c->dataset.label_col, (const char *const *)c->dataset.label_names,
-                               c->dataset.n_label_names};
-    if (faith_dataset_load(&spec, &r->ds, err) < 0) return faith_err_prefix(err, "%s: dataset: ", c->path);
+                               c->dataset.n_label_names, 0};
+    /* an explainer explaining the gold class needs every example labeled: say which line is not
+     * now, not when a rank reaches it */
+    const char *gold_user = NULL;
+    for (int32_t e = 0; e < c->n_explainers; e++)
+        if (r->ex[e]->target.kind == FAITH_TARGET_GOLD) gold_user = r->ex[e]->ops->name;
+    spec.require_labels = gold_user != NULL;
+    if (faith_dataset_load(&spec, &r->ds, err) < 0) {
+        if (gold_user)
+            return faith_err_prefix(err, "%s: dataset (explainer %s has target \"gold\"): ", c->path, gold_user);
+        return faith_err_prefix(err, "%s: dataset: ", c->path);
+    }
     if (r->ds->n == 0)
         return faith_err_set(err, FAITH_ERR_ARG, "%s: dataset: %s has no examples", c->path,
                              c->dataset.path);
@@ -129,7 +178,7 @@ static int setup_local(faith_run *r, faith_err *err)
     if (c->has_probe) {
         faith_data_cfg *t = &c->probe.train;
         faith_dataset_spec ps = {t->format, t->path, t->split, t->limit, t->text_col, t->pair_col,
-                                 t->label_col, (const char *const *)t->label_names, t->n_label_names};
+                                 t->label_col, (const char *const *)t->label_names, t->n_label_names, 0};
         if (faith_dataset_load(&ps, &r->probe_ds, err) < 0)
             return faith_err_prefix(err, "%s: probe.train: ", c->path);
     }

@@ -402,6 +402,10 @@ static int validate(const faith_train_opts *o, const faith_train_data *train,
     if (!(o->warmup >= 0 && o->warmup < 1))
         return faith_err_set(err, FAITH_ERR_ARG, "warm-up fraction must be in [0, 1)");
     if (o->evals_per_epoch < 1) return faith_err_set(err, FAITH_ERR_ARG, "evals per epoch must be >= 1");
+    if (!(o->weight_decay >= 0 && isfinite(o->weight_decay)))
+        return faith_err_set(err, FAITH_ERR_ARG, "weight decay must be a finite number >= 0");
+    if (!(o->clip >= 0 && isfinite(o->clip)))
+        return faith_err_set(err, FAITH_ERR_ARG, "gradient clip must be a finite number >= 0 (0 = none)");
     if (train->n < 1 || dev->n < 1)
         return faith_err_set(err, FAITH_ERR_ARG, "training and dev data must not be empty");
     if (cfg->n_classes < 2 || cfg->n_classes > FAITH_MAX_CLASSES)

@@ -1,22 +1,18 @@
 #!/usr/bin/env bash
-# it_bad_input.sh: every kind of bad input a new user can give `faith` (model dirs, safetensors bytes,
-# tokenizer input, options, datasets, run and train configs) must fail cleanly: non-zero exit below
-# 128, no sanitizer report, exactly one stderr line `faith: ...` naming the file / line / tensor / key,
-# and no output file left behind. Fixtures are made with `faith init-model` and `faith gen synth`.
+# it_bad_input.sh: every kind of bad input to `faith` (model dirs, safetensors bytes, text, options, datasets,
+# configs) fails cleanly: exit 1..127, one stderr line `faith: ...` naming file/line/tensor/key, no output left.
 set -uo pipefail
 
 # Cases that still fail because of a bug in a part this script does not own. A listed case that
 # fails prints "KNOWN:" and does not fail the script; one that passes prints "FIXED:" (remove it).
 KNOWN_FAILURES=(
-    config_huge_positions            # engine (model.c): allocates from config.json before checking the file: abort
-    config_huge_layers               # engine (model.c): num_hidden_layers 1e8 hangs instead of "missing tensor"
-    tok_explain_max_length_over_model # explainers (cmd_explain.c): --max-length over the model's limit, silently cut
-    explain_one_word_kernel_shap     # explainers (explain_kernel_shap.c): a one-word text fails ("samples >= 1 (got 1, 0)")
-    ids_explain_empty_entry          # explainers (cmd_explain.c): --ids 2,,3 silently drops the empty entry
+    tok_vocab_larger_than_model      # tokenizer/engine: vocab.txt with ids >= vocab_size loads; fails later without the file name
+    bench_seq_over_model             # engine (cmd_bench.c): --seq above max_position_embeddings not checked up front
+    tok_json_duplicate_id            # tokenizer (tokenizer.c): id given twice reported as "unk_token '[UNK]' is not in the vocab"
     train_unlabeled_example          # training (train_data.c): message names "example 3", not file:line
-    train_negative_clip              # training (cmd_train.c): --clip -1 accepted
-    train_negative_weight_decay      # training (cmd_train.c): --weight-decay -1 accepted
-    train_zero_limit                 # training (cmd_train.c): --limit 0 silently means "all"
+    data_empty_file                  # training (cmd_train.c): "training and dev data must not be empty" names no file
+    run_gold_target_unlabeled_dry    # runner: --dry-run accepts target "gold" over unlabeled examples
+    run_gold_target_unlabeled        # runner: the run then dies at the example: no file:line, MPI_ABORT banner on stderr
     run_label_order_vs_model_dry     # runner (runner.c): dataset label_names not checked against id2label
     run_label_order_vs_model         # runner (runner.c): same, real run writes results with swapped labels
 )
@@ -316,6 +312,13 @@ mk_model k_merges; rm k_merges/vocab.txt
 printf '{"<s>": 0, "</s>": 1, "<unk>": 2, "<pad>": 3, "a": 4, "b": 5}' >k_merges/vocab.json
 printf '#version: 0.2\na b c\n' >k_merges/merges.txt
 bad tok_malformed_merges "k_merges/merges.txt" -- predict --model k_merges --text hi
+# a tokenizer with ids the model has no embedding for: refused at load, naming the file
+mk_model k_bigvocab; for i in 1 2 3 4 5 6 7 8; do echo "zzword$i"; done >>k_bigvocab/vocab.txt
+bad tok_vocab_larger_than_model "vocab.txt" -- predict --model k_bigvocab --text good
+mk_model k_dupid; rm k_dupid/vocab.txt
+printf '{"model": {"unk_token": "[UNK]", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "good": 1}}}' \
+    >k_dupid/tokenizer.json
+bad tok_json_duplicate_id "'good'" -- predict --model k_dupid --text good
 bad tok_invalid_utf8 "invalid UTF-8" -- predict --model m --text "$(printf 'ab\xffcd')"
 bad tok_truncated_utf8 "invalid UTF-8" -- predict --model m --text "$(printf 'ab\xc3')"
 bad tok_overlong_utf8 "invalid UTF-8" -- predict --model m --text "$(printf 'a\xc0\xaf')"
@@ -365,6 +368,8 @@ bad cli_non_numeric "--max-length" -- predict --model m --text hi --max-length a
 bad cli_negative_number "--max-length" -- predict --model m --text hi --max-length -1
 bad cli_exponent_for_int "--max-length" -- predict --model m --text hi --max-length 1e3
 bad cli_bench_zero_seq "--seq" -- bench --model m --seq 0
+# (a small --seq: a huge one is the same bug, but allocates before failing)
+bad bench_seq_over_model "--seq" -- bench --model m --seq 40 --batch 1 --iters 1
 bad cli_bench_non_numeric "--batch" -- bench --model m --batch x
 bad explain_unknown_explainer "saliency, grad_x_input" -- explain --model m --explainer nope --text hi
 bad explain_unknown_param "nosuch" -- explain --model m --explainer lime --text hi --param nosuch=1
@@ -441,7 +446,8 @@ bad tsv_bad_label "t_lbl.tsv:3" --absent o20 -- "${TR[@]}" --train t_lbl.tsv --o
 printf 'sentence\tlabel\ngood movie\t1\nb\xffd movie\t0\n' >t_utf8.tsv
 bad tsv_invalid_utf8 "t_utf8.tsv:3" --absent o21 -- "${TR[@]}" --train t_utf8.tsv --out o21
 bad data_unknown_format "nosuch" --absent o22 -- "${TR[@]}" --train d/train.jsonl --train-format nosuch --out o22
-bad data_empty_file "empty" --absent o23 -- "${TR[@]}" --train /dev/null --train-format jsonl --out o23
+: >empty.jsonl
+bad data_empty_file "empty.jsonl" --absent o23 -- "${TR[@]}" --train empty.jsonl --out o23
 
 # ---- train options and configs ----
 
@@ -542,6 +548,8 @@ rc_case sanity_unknown_key 's|"batch"|"sanity": {"layerz": 1}, "batch"|' "sanity
 rc_case output_not_string 's|"batch"|"output": 5, "batch"|' "output"
 rc_case max_length_over_model 's/"max_length": 32/"max_length": 100/' "max_length"
 rc_case broken_model 's/"model": "m"/"model": "s_missing"/' "classifier.bias"
+{ head -n 3 d/test.jsonl; echo '{"text": "good movie"}'; } >unlabeled_test.jsonl
+rc_case --real gold_target_unlabeled 's/"d\/test.jsonl"/"unlabeled_test.jsonl"/; s/{"name": "saliency"}/{"name": "saliency", "params": {"target": "gold"}}/' "unlabeled_test.jsonl:4"
 rc_case --real dataset_broken_line 's/"d\/test.jsonl"/"j_broken.jsonl"/' "j_broken.jsonl:4"
 # ERASER layout: docs/<docid> and <split>.jsonl with evidence spans in document tokens
 mk_eraser() { # DIR DOC1-TEXT SPLIT-LINE

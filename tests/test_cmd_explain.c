@@ -143,6 +143,19 @@ static void test_cli_explain_json(void **state)
     assert_non_null(strstr(out, "did you mean 'integrated_gradients'"));
     assert_non_null(strstr(out, "attention_rollout"));
     free(out);
+    /* an empty --ids entry and a --max-length over the model's 40 positions are errors, not
+     * silently dropped or cut; one word works with kernel SHAP (no coalition but empty and full) */
+    const char *bad[][2] = {{"--explainer saliency --ids 2,,5,3", "--ids: entry 2 is ''"},
+                            {"--explainer saliency --text good --max-length 41", "--max-length 41"},
+                            {"--explainer kernel_shap --text good", NULL}};
+    for (int k = 0; k < 3; k++) {
+        snprintf(cmd, sizeof cmd, "'%s' explain --model '%s' %s 2>&1 >/dev/null", bin, dir, bad[k][0]);
+        out = run_capture(cmd, &status);
+        if (bad[k][1] && (status == 0 || !strstr(out, bad[k][1])))
+            fail_msg("%s: status %d, '%s', expected '%s'", bad[k][0], status, out, bad[k][1]);
+        if (!bad[k][1] && status != 0) fail_msg("%s: status %d: %s", bad[k][0], status, out);
+        free(out);
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
     faith_model_free(m);

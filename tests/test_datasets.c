@@ -224,6 +224,37 @@ static void test_jsonl_text_pairs_rationale_forms(void **state)
     faith_dataset_free(d);
 }
 
+/* require_labels: the first unlabeled example is an error at its own file:line, in every format
+ * (JSONL missing key and -1, TSV without a label column, sentence's -1); labeled files still load. */
+static void test_require_labels(void **state)
+{
+    (void)state;
+    struct { const char *name, *text, *where; } c[] = {
+        {"rl.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 0}\n{\"text\": \"c\"}\n",
+         "rl.jsonl:3"},
+        {"rl2.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": -1}\n", "rl2.jsonl:2"},
+        {"rl.tsv", "index\tsentence\n0\tsome text\n", "rl.tsv:2"},
+        {"rl.txt", "1 fine\n-1 what\n", "rl.txt:2"},
+    };
+    const char *fmt[] = {"jsonl", "jsonl", "glue_tsv", "sentence"};
+    for (int k = 0; k < 4; k++) {
+        faith_dataset_spec s = {.format = fmt[k], .path = write_file(c[k].name, c[k].text)};
+        faith_dataset *d = load_ok(&s); /* without the flag: unlabeled is allowed */
+        faith_dataset_free(d);
+        d = NULL;
+        s.require_labels = 1;
+        faith_err err = {0};
+        assert_int_equal(faith_dataset_load(&s, &d, &err), FAITH_ERR_FORMAT);
+        assert_null(d);
+        if (!strstr(err.msg, c[k].where) || !strstr(err.msg, "no label"))
+            fail_msg("%s: '%s' does not name %s", c[k].name, err.msg, c[k].where);
+    }
+    faith_dataset_spec ok = {.path = write_file("rl3.jsonl", "{\"text\": \"a\", \"label\": 1}\n"), .require_labels = 1};
+    faith_dataset *d = load_ok(&ok);
+    assert_int_equal(d->ex[0].label, 1);
+    faith_dataset_free(d);
+}
+
 /* ---- sentence ---- */
 
 static void test_sentence_first_space(void **state)
@@ -348,6 +379,12 @@ static void test_malformed_inputs_name_file_and_line(void **state)
          "unknown label name '-' (expected one of: entailment, neutral, contradiction)", FAITH_ERR_FORMAT},
         {"sentence", "nospace.txt", "1 fine\nbroken\n", ":2:", "expected '<label> <sentence>'", FAITH_ERR_FORMAT},
         {"sentence", "nonnum.txt", "1 a\nx b\n", ":2:", "non-numeric label 'x'", FAITH_ERR_FORMAT},
+        {"jsonl", "utf8.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\xff" "\", \"label\": 1}\n", ":2:",
+         "invalid UTF-8 at column 12 (byte 0xFF)", FAITH_ERR_FORMAT},
+        {"jsonl", "dup.jsonl", "{\"text\": \"a\", \"text\": \"b\"}\n", ":1:", "key 'text' given twice", FAITH_ERR_FORMAT},
+        {"glue_tsv", "utf8.tsv", "sentence\tlabel\na\xc3" "\t1\n", ":2:", "invalid UTF-8 at column 2 (byte 0xC3)",
+         FAITH_ERR_FORMAT},
+        {"sentence", "utf8.txt", "1 a\n0 \xed\xa0\x80\n", ":2:", "invalid UTF-8 at column 3 (byte 0xED)", FAITH_ERR_FORMAT},
         {"sentence", "missing.txt", NULL, NULL, "cannot open", FAITH_ERR_IO},
         {"csv", "fmt.txt", "1 a\n", NULL, "unknown dataset format 'csv'", FAITH_ERR_ARG},
     };
@@ -401,6 +438,16 @@ static void test_eraser_errors(void **state)
                                "{\"annotation_id\": \"posR_2.txt\", \"classification\": \"MAYBE\"}\n");
     assert_int_equal(faith_dataset_load(&s, &d, &err), FAITH_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "bad.jsonl:2: unknown label name 'MAYBE' (expected one of: NEG, POS)"));
+    /* a number no int64_t holds is refused, not cast (undefined behaviour) */
+    write_file("er/bad.jsonl", "{\"annotation_id\": \"posR_2.txt\", \"classification\": \"POS\", \"evidences\": "
+                               "[[{\"docid\": \"posR_2.txt\", \"start_token\": 0, \"end_token\": 1e300}]]}\n");
+    assert_int_equal(faith_dataset_load(&s, &d, &err), FAITH_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "bad.jsonl:1:"));
+    /* a doc that is not UTF-8: its file and line, not only the example number the tokenizer knows */
+    write_file("er/docs/posR_3.txt", "fine\nb\xff" "d\n");
+    write_file("er/bad.jsonl", "{\"annotation_id\": \"posR_3.txt\", \"classification\": \"POS\"}\n");
+    assert_int_equal(faith_dataset_load(&s, &d, &err), FAITH_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "docs/posR_3.txt:2: invalid UTF-8 at column 2 (byte 0xFF)"));
     assert_null(d);
 }
 
@@ -775,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_tsv_sst2_bom_crlf_trailing_space),
         cmocka_unit_test(test_tsv_mnli_named_labels_and_pairs),
         cmocka_unit_test(test_tsv_discovered_given_and_unlabeled),
+        cmocka_unit_test(test_require_labels),
         cmocka_unit_test(test_jsonl_text_pairs_rationale_forms),
         cmocka_unit_test(test_sentence_first_space),
         cmocka_unit_test(test_eraser_dir_and_split_file),

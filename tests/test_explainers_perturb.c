@@ -518,6 +518,34 @@ static void test_linear_model_exact_shapley(void **state)
     faith_model_free(m);
 }
 
+/* Inputs with one or no non-special token: the one token gets F(x) - F(masked) (the only
+ * coalitions are the empty and the full one), none gives all zeros. LIME without its ridge
+ * penalty: with it the one coefficient is shrunk towards 0, as for any d. */
+static void test_one_and_no_feature(void **state)
+{
+    (void)state;
+    faith_model *m = random_distilbert();
+    const char *names[] = {"occlusion", "kernel_shap", "shapley_sampling", "lime"};
+    const int32_t masked[3] = {ID_CLS, ID_MASK, ID_SEP};
+    for (int k = 0; k < 4; k++) {
+        faith_explainer *e = make(names[k], k == 3 ? "{\"alpha\":0}" : NULL);
+        fixture f;
+        float s[16];
+        fixture_init(&f, m, 1, TOKS + 5, 4, FAITH_OUT_LOGIT, 1);
+        explain(e, &f, s, NULL);
+        double ref = forward_value(m, f.ids, f.n, FAITH_OUT_LOGIT, 1) - forward_value(m, masked, 3, FAITH_OUT_LOGIT, 1);
+        assert_true(fabs(ref) > 1e-3);
+        if (fabs(s[1] - ref) > 1e-4) fail_msg("%s: d = 1: got %g, expected %g", names[k], (double)s[1], ref);
+        assert_true(s[0] == 0.0f && s[2] == 0.0f);
+        fixture_init(&f, m, 0, TOKS, 5, FAITH_OUT_LOGIT, 1);
+        s[0] = s[1] = 1.0f;
+        explain(e, &f, s, NULL);
+        assert_true(s[0] == 0.0f && s[1] == 0.0f);
+        faith_explainer_free(e);
+    }
+    faith_model_free(m);
+}
+
 static void test_kernel_shap_matches_enumeration_on_distilbert(void **state)
 {
     (void)state;
@@ -703,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_occlusion_matches_separate_forwards),
         cmocka_unit_test(test_linear_model_exact_shapley),
         cmocka_unit_test(test_kernel_shap_matches_enumeration_on_distilbert),
+        cmocka_unit_test(test_one_and_no_feature),
         cmocka_unit_test(test_rank_independence),
         cmocka_unit_test(test_budget_independence),
         cmocka_unit_test(test_random_explainer_seeded_per_example),

@@ -277,6 +277,36 @@ static void test_bad_config(void **s)
     faith_model_free(m);
 }
 
+/* config.json sizes that fit an int but not memory, against a small file: refused by the file's
+ * shapes (or the size bound) before anything of config.json's size is allocated or laid out; a
+ * crash (allocation abort) or hang (10^8 layers laid out) fails the test. */
+static void test_huge_config_sizes(void **s)
+{
+    (void)s;
+    const char *want[] = {"position_embeddings.weight' has shape [8, 4], expected [2000000000, 4]",
+                          "missing tensor 'bert.encoder.layer.1.", "intermediate.dense.weight' has shape [6, 4]",
+                          "word_embeddings.weight' has shape [7, 4]", "parameters"};
+    for (int k = 0; k < 5; k++) {
+        faith_model *m = tiny(FAITH_ARCH_BERT), *m2 = NULL;
+        char dir[256], path[300];
+        save_dir(m, dir, sizeof dir);
+        faith_model_config c = *faith_model_cfg(m);
+        if (k == 0) c.max_pos = 2000000000;
+        if (k == 1) c.n_layers = 100000000;
+        if (k == 2) c.d_ffn = 2000000000;
+        if (k == 3) c.vocab_size = 2000000000;
+        if (k == 4) c.d_model = c.d_ffn = 2000000000; /* 1.6e19 parameters: beyond size_t bytes */
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        faith_err err = {0};
+        assert_int_equal(faith_hfconfig_write(path, &c, &err), 0);
+        int rc = faith_model_load(dir, &m2, &err);
+        if (rc == 0 || !strstr(err.msg, want[k]))
+            fail_msg("case %d: rc %d, '%s', expected '%s'", k, rc, err.msg, want[k]);
+        assert_null(m2);
+        faith_model_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_aliases),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_huge_config_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -319,6 +319,42 @@ static int read_all(const char *path, char **buf, size_t *n)
     return got == *n ? 0 : -1;
 }
 
+/* Options no training makes sense with are refused before any step, each naming what is wrong;
+ * the same options with a valid value do train (so the refusals are not a blanket failure). */
+static void test_bad_options_refused(void **s)
+{
+    (void)s;
+    faith_train_data tr = {0}, dev = {0};
+    make_data(&tr, 32, 1, 24);
+    make_data(&dev, 16, 2, 24);
+    char dir[256];
+    assert_int_equal(faith_test_tmpdir(dir, sizeof dir), 0);
+    faith_model *m = demo_model(FAITH_ARCH_BERT, 0.0f);
+    const char *want[] = {"weight decay", "clip", "clip", "epochs"};
+    for (int k = 0; k < 5; k++) {
+        faith_train_opts o;
+        small_opts(&o, dir);
+        o.epochs = 0.5;
+        if (k == 0) o.weight_decay = -1.0;
+        if (k == 1) o.clip = -0.5;
+        if (k == 2) o.clip = NAN;
+        if (k == 3) o.epochs = 0.0;
+        faith_train_result res = {0};
+        faith_err err = {0};
+        int rc = faith_train_run(m, &tr, &dev, &o, &res, &err);
+        if (k == 4) {
+            CHECK_OK(rc);
+        } else {
+            assert_int_equal(rc, FAITH_ERR_ARG);
+            if (!strstr(err.msg, want[k])) fail_msg("case %d: '%s' does not mention '%s'", k, err.msg, want[k]);
+        }
+        faith_train_result_free(&res);
+    }
+    faith_model_free(m);
+    faith_train_data_free(&tr);
+    faith_train_data_free(&dev);
+}
+
 static void test_tiny_run_learns_separable_task(void **s)
 {
     (void)s;
@@ -519,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_freeze_encoder_changes_head_only),
         cmocka_unit_test(test_lazy_embedding_rows),
+        cmocka_unit_test(test_bad_options_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
