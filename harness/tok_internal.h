@@ -21,7 +21,8 @@ typedef struct faith_tok_vocab {
 
 void faith_tok_vocab_init(faith_tok_vocab *v);
 void faith_tok_vocab_free(faith_tok_vocab *v);
-/* Set tokens[id] = s[0..len); returns FAITH_ERR_FORMAT when the string is already present. */
+/* Set tokens[id] = s[0..len). Returns FAITH_ERR_RANGE (vocabulary unchanged) when id already holds a
+ * token, FAITH_ERR_FORMAT when the string was already present (it then maps to the new id). */
 int faith_tok_vocab_put(faith_tok_vocab *v, const char *s, size_t len, int32_t id);
 int32_t faith_tok_vocab_get(const faith_tok_vocab *v, const char *s, size_t len);
 

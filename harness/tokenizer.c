@@ -66,6 +66,9 @@ static int32_t *vocab_slot(const faith_tok_vocab *v, const char *s, size_t len)
 
 int faith_tok_vocab_put(faith_tok_vocab *v, const char *s, size_t len, int32_t id)
 {
+    /* An id given twice would silently drop a token (a vocab.json or tokenizer.json mapping two
+     * strings to one id): refuse it and leave the vocabulary as it was. */
+    if (id < v->n && v->tokens[id]) return FAITH_ERR_RANGE;
     if (id >= v->n) {
         int32_t n = id + 1;
         if (n > v->n_cap) {
@@ -345,7 +348,13 @@ int faith_tokenizer_load_bpe(const char *vocab_json, const char *merges_txt, fai
                                e->string ? e->string : "?");
             goto cleanup;
         }
-        faith_tok_vocab_put(&t->vocab, e->string, strlen(e->string), (int32_t)e->valuedouble);
+        int prc = faith_tok_vocab_put(&t->vocab, e->string, strlen(e->string), (int32_t)e->valuedouble);
+        if (prc < 0) {
+            rc = faith_err_set(err, FAITH_ERR_FORMAT, "%s: key '%s': %s %d", vocab_json, e->string,
+                               prc == FAITH_ERR_RANGE ? "another token already has id" : "given twice, at id",
+                               (int)e->valuedouble);
+            goto cleanup;
+        }
     }
     FAITH_CHECK(faith_tok_bpe_read_merges(merges_txt, &left, &right, &nm, err));
     FAITH_CHECK(faith_tok_bpe_init(t, (const char *const *)left, (const char *const *)right, nm,
@@ -388,7 +397,11 @@ static int tj_vocab(faith_tokenizer *t, const cJSON *model, const char *path, fa
         if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8)
             return faith_err_set(err, FAITH_ERR_FORMAT, "%s: model.vocab['%s']: expected a token id",
                                  path, e->string);
-        faith_tok_vocab_put(&t->vocab, e->string, strlen(e->string), (int32_t)e->valuedouble);
+        int prc = faith_tok_vocab_put(&t->vocab, e->string, strlen(e->string), (int32_t)e->valuedouble);
+        if (prc < 0)
+            return faith_err_set(err, FAITH_ERR_FORMAT, "%s: model.vocab['%s']: %s %d", path, e->string,
+                                 prc == FAITH_ERR_RANGE ? "another token already has id" : "given twice, at id",
+                                 (int)e->valuedouble);
     }
     if (t->vocab.n == 0) return faith_err_set(err, FAITH_ERR_FORMAT, "%s: model.vocab is empty", path);
     return FAITH_OK;
