@@ -531,6 +531,47 @@ static void test_decision_flip_by_hand(void **state)
     assert_near(r[1], 0.0, 0);
 }
 
+/* One metric state measures every explainer of an example in a row: the leave-one-out passes run
+ * for the first only, the others reuse them with identical results; a different example (or the
+ * same id with other tokens) is recomputed. */
+static void test_tau_loo_shares_passes_across_explainers(void **state)
+{
+    (void)state;
+    set_values(BODY_V, 6);
+    ex e;
+    make_ex(&e, BODY, 6);
+    float oracle[8] = {0}, anti[8] = {0};
+    for (int i = 0; i < 6; i++) {
+        oracle[1 + i] = BODY_V[i];
+        anti[1 + i] = -BODY_V[i];
+    }
+    faith_metric *m = NULL;
+    faith_err err = {0};
+    assert_int_equal(faith_metric_create("tau_loo", NULL, &m, &err), FAITH_OK);
+    faith_env en = env();
+    double r[1], fresh[1];
+    int64_t before = COST.sequences;
+    assert_int_equal(m->ops->measure(m->state, &en, &e.it, oracle, NULL, r, &err), FAITH_OK);
+    int64_t first = COST.sequences - before;
+    assert_int_equal(first, 6);
+    assert_near(r[0], 1.0, 1e-12);
+    assert_int_equal(m->ops->measure(m->state, &en, &e.it, anti, NULL, r, &err), FAITH_OK);
+    assert_int_equal(COST.sequences - before, first); /* no new model work */
+    measure("tau_loo", NULL, &e, anti, fresh);
+    assert_true(r[0] == fresh[0]);
+    /* same id, other tokens: recomputed, and matches a fresh state */
+    static const int32_t OTHER[6] = {9, 8, 7, 6, 5, 4};
+    ex e2;
+    make_ex(&e2, OTHER, 6);
+    e2.it.id = e.it.id;
+    before = COST.sequences;
+    assert_int_equal(m->ops->measure(m->state, &en, &e2.it, oracle, NULL, r, &err), FAITH_OK);
+    assert_int_equal(COST.sequences - before, 6);
+    measure("tau_loo", NULL, &e2, oracle, fresh);
+    assert_true(r[0] == fresh[0]);
+    faith_metric_free(m);
+}
+
 static void test_tau_loo_oracle(void **state)
 {
     (void)state;
@@ -665,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_curve_steps_long_input),
         cmocka_unit_test(test_decision_flip_by_hand),
         cmocka_unit_test(test_tau_loo_oracle),
+        cmocka_unit_test(test_tau_loo_shares_passes_across_explainers),
         cmocka_unit_test(test_plausibility_plugins),
         cmocka_unit_test(test_model_randomization),
     };
