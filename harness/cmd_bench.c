@@ -116,9 +116,10 @@ static int run(faith_opt *o, int no, faith_err *err)
     FAITH_TRY(faith_model_load(dir, &m, err));
     const faith_model_config *c = faith_model_cfg(m);
     if (T > c->max_pos) {
+        faith_err_set(err, FAITH_ERR_ARG, "bench: --seq %lld exceeds the model's %d positions "
+                      "(max_position_embeddings in %s/config.json)", (long long)T, (int)c->max_pos, dir);
         faith_model_free(m);
-        return faith_err_set(err, FAITH_ERR_ARG, "bench: --seq %lld exceeds the model's %d positions "
-                             "(max_position_embeddings in %s/config.json)", (long long)T, (int)c->max_pos, dir);
+        return FAITH_ERR_ARG;
     }
     size_t N = (size_t)B * T;
     int32_t *ids = faith_xmalloc(sizeof(int32_t) * N), *len = faith_xmalloc(sizeof(int32_t) * (size_t)B);
