@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hfconfig.h"
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -94,7 +95,7 @@ int faith_tok_bpe_read_merges(const char *path, char ***left, char ***right, int
 {
     char *data;
     size_t len;
-    FAITH_TRY(faith_tok_read_file(path, &data, &len, err));
+    FAITH_TRY(faith_read_file(path, &data, &len, err));
     size_t cap = 1024, i = 0;
     int32_t k = 0, line = 0;
     char **l = faith_xmalloc(cap * sizeof *l), **r = faith_xmalloc(cap * sizeof *r);

@@ -85,7 +85,4 @@ int faith_tok_bpe_read_merges(const char *path, char ***left, char ***right, int
                               faith_err *err);
 void faith_tok_bpe_free(faith_tok_bpe *b);
 
-/* Whole file into a NUL-terminated buffer (*len excludes the NUL). */
-int faith_tok_read_file(const char *path, char **buf, size_t *len, faith_err *err);
-
 #endif

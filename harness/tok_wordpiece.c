@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hfconfig.h"
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -176,7 +177,7 @@ int faith_tok_wp_read_vocab(const char *path, faith_tok_vocab *v, faith_err *err
 {
     char *data;
     size_t len;
-    FAITH_TRY(faith_tok_read_file(path, &data, &len, err));
+    FAITH_TRY(faith_read_file(path, &data, &len, err));
     int32_t id = 0;
     size_t i = 0;
     while (i < len) {

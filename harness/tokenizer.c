@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "hfconfig.h"
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -126,29 +127,6 @@ void faith_tok_pieces_free(faith_tok_pieces *p)
 
 /* ---------- files ---------- */
 
-int faith_tok_read_file(const char *path, char **buf, size_t *len, faith_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return faith_err_set(err, FAITH_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *b = faith_xmalloc(cap);
-    size_t got;
-    while ((got = fread(b + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (n + 1 == cap) b = faith_xrealloc(b, cap *= 2);
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(b);
-        return faith_err_set(err, FAITH_ERR_IO, "%s: read error", path);
-    }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return FAITH_OK;
-}
-
 static int file_exists(const char *path)
 {
     struct stat st;
@@ -176,7 +154,7 @@ static cJSON *read_json(const char *path, faith_err *err)
 {
     char *buf;
     size_t len;
-    if (faith_tok_read_file(path, &buf, &len, err) < 0) return NULL;
+    if (faith_read_file(path, &buf, &len, err) < 0) return NULL;
     cJSON *j = cJSON_ParseWithLength(buf, len);
     if (!j) {
         const char *at = cJSON_GetErrorPtr();
@@ -665,7 +643,7 @@ static int copy_file(const char *src, const char *dst, faith_err *err)
 {
     char *buf;
     size_t len;
-    FAITH_TRY(faith_tok_read_file(src, &buf, &len, err));
+    FAITH_TRY(faith_read_file(src, &buf, &len, err));
     FILE *f = fopen(dst, "wb");
     if (!f) {
         free(buf);
