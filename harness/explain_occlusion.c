@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "coalition.h"
+#include "loo.h"
 #include "explainer.h"
 #include "params.h"
 
@@ -43,24 +44,13 @@ static int occlusion_explain(void *state, const faith_env *env, const faith_item
     const occlusion_state *s = state;
     memset(scores, 0, (size_t)it->n * sizeof *scores);
     if (extra) extra->completeness_gap = extra->delta_f = NAN;
-    int32_t *feat = faith_xmalloc((size_t)(it->n > 0 ? it->n : 1) * sizeof *feat);
-    int32_t d = faith_coalition_features(it, feat);
-    /* row 0: the input itself; row 1 + j: feature j removed */
-    int64_t n = (int64_t)d + 1;
-    uint8_t *masks = faith_xmalloc((size_t)n * (size_t)(d > 0 ? d : 1));
-    double *v = faith_xmalloc((size_t)n * sizeof *v);
-    memset(masks, 1, (size_t)n * (size_t)d);
-    for (int32_t j = 0; j < d; j++) masks[(size_t)(1 + j) * d + j] = 0;
-    int rc = FAITH_OK;
-    if (d > 0) {
-        rc = faith_coalition_values(env, it, &s->replace, d, feat, n, masks, v, err);
-        if (rc == FAITH_OK)
-            for (int32_t j = 0; j < d; j++) scores[feat[j]] = (float)(v[0] - v[1 + j]);
-    }
-    free(v);
-    free(masks);
-    free(feat);
-    return rc;
+    /* The drops are shared with tau_loo (same example, replacement and output: no second pass). */
+    const double *drops;
+    int32_t d;
+    FAITH_TRY(faith_loo_drops(env, it, &s->replace, &drops, &d, err));
+    for (int32_t t = 0, j = 0; t < it->n && j < d; t++)
+        if (!(it->special && it->special[t])) scores[t] = (float)drops[j++];
+    return FAITH_OK;
 }
 
 const faith_explainer_ops faith_explainer_occlusion = {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batcher.h"
+#include "explainer.h"
 #include "metric.h"
 #include "perturb.h"
 #include "plausibility.h"
@@ -531,15 +532,17 @@ static void test_decision_flip_by_hand(void **state)
     assert_near(r[1], 0.0, 0);
 }
 
-/* One metric state measures every explainer of an example in a row: the leave-one-out passes run
- * for the first only, the others reuse them with identical results; a different example (or the
- * same id with other tokens) is recomputed. */
+/* The runner measures every explainer of an example in a row: the leave-one-out passes run for the
+ * first only, the others reuse them with identical results; a different example (or the same id
+ * with other tokens) is recomputed; and an occlusion explainer with the same replacement and output
+ * prob computes the very passes tau_loo then reuses. */
 static void test_tau_loo_shares_passes_across_explainers(void **state)
 {
     (void)state;
     set_values(BODY_V, 6);
     ex e;
     make_ex(&e, BODY, 6);
+    e.it.id = 9001; /* an id no other test measures: the shared cache starts cold */
     float oracle[8] = {0}, anti[8] = {0};
     for (int i = 0; i < 6; i++) {
         oracle[1 + i] = BODY_V[i];
@@ -569,6 +572,21 @@ static void test_tau_loo_shares_passes_across_explainers(void **state)
     assert_int_equal(COST.sequences - before, 6);
     measure("tau_loo", NULL, &e2, oracle, fresh);
     assert_true(r[0] == fresh[0]);
+    /* occlusion (replace mask, output prob) on a new example, then tau_loo: no new model work, and
+     * occlusion's scores are the drops, so tau of the oracle-ordered drops against them is 1 */
+    ex e3;
+    make_ex(&e3, BODY, 6);
+    e3.it.id = 9002;
+    faith_explainer *occ = NULL;
+    assert_int_equal(faith_explainer_create("occlusion", NULL, &occ, &err), FAITH_OK);
+    float occ_scores[8];
+    before = COST.sequences;
+    assert_int_equal(faith_explainer_explain(occ, &en, &e3.it, occ_scores, NULL, &err), FAITH_OK);
+    assert_int_equal(COST.sequences - before, 6);
+    assert_int_equal(m->ops->measure(m->state, &en, &e3.it, occ_scores, NULL, r, &err), FAITH_OK);
+    assert_int_equal(COST.sequences - before, 6);
+    assert_near(r[0], 1.0, 1e-12);
+    faith_explainer_free(occ);
     faith_metric_free(m);
 }
 
