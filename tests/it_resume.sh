@@ -13,7 +13,7 @@ faith_fixture_config "$T/other.json" "$T/fx" 30 2 7   # another seed: another co
 
 faith_mpirun -np 2 "$FAITH_BIN" run "$T/cfg.json" --output "$T/full" --threads 1 --quiet
 
-# interrupted: rank 0 aborts the job after 5 chunks were persisted
+# interrupted: rank 0 dies by SIGKILL (as a preempted job does) after 5 chunks were persisted
 interrupt() { # output dir, np
     set +e
     FAITH_TEST_KILL_AFTER_CHUNKS=5 faith_mpirun -np "$2" "$FAITH_BIN" run "$T/cfg.json" --output "$1" \
@@ -21,6 +21,7 @@ interrupt() { # output dir, np
     local rc=$?
     set -e
     [ $rc -ne 0 ] || { cat "$T/kill.txt"; echo "FAIL: interrupted run succeeded"; exit 1; }
+    grep -q "signal 9" "$T/kill.txt" || { cat "$T/kill.txt"; echo "FAIL: rank 0 was not killed by SIGKILL"; exit 1; }
     local n
     n=$(ls "$1/.partial" | grep -c '^chunk-.*\.zst$' || true)
     [ "$n" -ge 5 ] || { ls -la "$1/.partial"; echo "FAIL: $n chunks persisted, expected >= 5"; exit 1; }
