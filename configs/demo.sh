@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/deps.sh
+echo "== building (build/)"
 cmake -S . -B build >/dev/null
-cmake --build build -j2 >/dev/null
+cmake --build build -j2 >build/demo-build.log 2>&1 || { cat build/demo-build.log; exit 1; }
 F=build/harness/faith
 D=results/data/synth-demo
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
