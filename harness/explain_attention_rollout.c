@@ -4,22 +4,6 @@
 
 #include "attention_math.h"
 #include "explainer.h"
-#include "params.h"
-
-static int ro_create(const cJSON *params, void **state, faith_err *err)
-{
-    FAITH_TRY(faith_params_check("explainers.attention_rollout", params, NULL, 0, err));
-    *state = NULL;
-    return FAITH_OK;
-}
-
-static void ro_destroy(void *state) { (void)state; }
-
-static cJSON *ro_params(const void *state)
-{
-    (void)state;
-    return cJSON_CreateObject();
-}
 
 static int ro_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
                       faith_explain_extra *extra, faith_err *err)
@@ -52,8 +36,5 @@ const faith_explainer_ops faith_explainer_attention_rollout = {
     .name = "attention_rollout",
     .version = "1",
     .summary = "attention rollout: head-averaged attention plus identity, multiplied over layers",
-    .create = ro_create,
-    .destroy = ro_destroy,
-    .params_json = ro_params,
     .explain = ro_explain,
 };

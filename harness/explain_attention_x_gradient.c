@@ -4,22 +4,6 @@
 
 #include "attention_math.h"
 #include "explainer.h"
-#include "params.h"
-
-static int axg_create(const cJSON *params, void **state, faith_err *err)
-{
-    FAITH_TRY(faith_params_check("explainers.attention_x_gradient", params, NULL, 0, err));
-    *state = NULL;
-    return FAITH_OK;
-}
-
-static void axg_destroy(void *state) { (void)state; }
-
-static cJSON *axg_params(const void *state)
-{
-    (void)state;
-    return cJSON_CreateObject();
-}
 
 /* The score is row 0 of R as is: R starts from the identity, so the first token keeps its self
  * term (score[0] >= 1), as in the paper's relevance maps; the other tokens' scores are unaffected. */
@@ -56,8 +40,5 @@ const faith_explainer_ops faith_explainer_attention_x_gradient = {
     .name = "attention_x_gradient",
     .version = "1",
     .summary = "gradient-weighted attention relevance propagated through the layers (Chefer et al.)",
-    .create = axg_create,
-    .destroy = axg_destroy,
-    .params_json = axg_params,
     .explain = axg_explain,
 };

@@ -4,22 +4,6 @@
 
 #include "batcher.h"
 #include "explainer.h"
-#include "params.h"
-
-static int gxi_create(const cJSON *params, void **state, faith_err *err)
-{
-    FAITH_TRY(faith_params_check("explainers.grad_x_input", params, NULL, 0, err));
-    *state = NULL;
-    return FAITH_OK;
-}
-
-static void gxi_destroy(void *state) { (void)state; }
-
-static cJSON *gxi_params(const void *state)
-{
-    (void)state;
-    return cJSON_CreateObject();
-}
 
 static int gxi_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
                        faith_explain_extra *extra, faith_err *err)
@@ -50,8 +34,5 @@ const faith_explainer_ops faith_explainer_grad_x_input = {
     .name = "grad_x_input",
     .version = "1",
     .summary = "dot product of each token's word embedding and the output's gradient there",
-    .create = gxi_create,
-    .destroy = gxi_destroy,
-    .params_json = gxi_params,
     .explain = gxi_explain,
 };

@@ -4,23 +4,7 @@
 #include <stdlib.h>
 
 #include "explainer.h"
-#include "params.h"
 #include "rng.h"
-
-static int random_create(const cJSON *params, void **state, faith_err *err)
-{
-    FAITH_TRY(faith_params_check("explainers.random", params, NULL, 0, err));
-    *state = NULL;
-    return FAITH_OK;
-}
-
-static void random_destroy(void *state) { (void)state; }
-
-static cJSON *random_params_json(const void *state)
-{
-    (void)state;
-    return cJSON_CreateObject();
-}
 
 static int random_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
                           faith_explain_extra *extra, faith_err *err)
@@ -41,8 +25,5 @@ const faith_explainer_ops faith_explainer_random = {
     .name = "random",
     .version = "1",
     .summary = "uniform random token scores (seeded per example; no model calls)",
-    .create = random_create,
-    .destroy = random_destroy,
-    .params_json = random_params_json,
     .explain = random_explain,
 };

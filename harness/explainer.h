@@ -19,10 +19,12 @@ typedef struct faith_explainer_ops {
     const char *summary;        /* one line for --help and listings */
     /* Build from the explainer's own parameters (params may be NULL: all defaults). Unknown keys
      * and wrong types are errors naming the key. The shared keys (target, output, aggregate,
-     * special) are removed by the caller before this sees params. */
+     * special) are removed by the caller before this sees params. NULL: the explainer takes no
+     * parameters of its own (any key is an error) and keeps no state (destroy and params_json
+     * may then be NULL too). */
     int (*create)(const cJSON *params, void **state, faith_err *err);
-    void (*destroy)(void *state);
-    /* Resolved parameters, every key with its value (recorded in results and hashed). */
+    void (*destroy)(void *state);  /* NULL when there is no state */
+    /* Resolved parameters, every key with its value (recorded in results and hashed); NULL: none. */
     cJSON *(*params_json)(const void *state);
     /* One score per token of it into scores (it->n), explaining env->output of class it->target.
      * Must add its model work to env->cost and take randomness only from

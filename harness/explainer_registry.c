@@ -185,7 +185,14 @@ int faith_explainer_create(const char *name, const cJSON *params, faith_explaine
     cJSON *own = params ? cJSON_Duplicate(params, 1) : NULL;
     static const char *const SHARED[] = {"target", "output", "aggregate", "special"};
     for (size_t i = 0; own && i < 4; i++) cJSON_DeleteItemFromObjectCaseSensitive(own, SHARED[i]);
-    rc = ops->create(own, &e->state, err);
+    if (ops->create) {
+        rc = ops->create(own, &e->state, err);
+    } else {
+        /* An explainer without create takes no parameters of its own and keeps no state. */
+        char owner[96];
+        snprintf(owner, sizeof owner, "explainers.%s", name);
+        rc = faith_params_check(owner, own, NULL, 0, err);
+    }
     cJSON_Delete(own);
     if (rc < 0) {
         free(e);

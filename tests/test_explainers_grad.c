@@ -262,8 +262,16 @@ static void test_registry_names_and_errors(void **state)
     assert_true(n >= 7);
     for (size_t i = 0; i < n; i++) {
         const faith_explainer_ops *o = faith_explainer_at(i);
-        assert_non_null(o->create);
+        assert_non_null(o->explain);
         assert_ptr_equal(faith_explainer_find(o->name), o);
+        /* every explainer, with or without its own create, refuses a key it does not know */
+        cJSON *bad = cJSON_Parse("{\"no_such_key\": 1}");
+        faith_explainer *be = NULL;
+        faith_err berr = {0};
+        assert_int_equal(faith_explainer_create(o->name, bad, &be, &berr), FAITH_ERR_ARG);
+        assert_null(be);
+        assert_non_null(strstr(berr.msg, "no_such_key"));
+        cJSON_Delete(bad);
         for (size_t j = i + 1; j < n; j++) assert_string_not_equal(o->name, faith_explainer_at(j)->name);
     }
     const char *grad[] = {"saliency", "grad_x_input", "integrated_gradients", "smoothgrad", "attention",
