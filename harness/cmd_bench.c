@@ -111,9 +111,14 @@ static int run(faith_opt *o, int no, faith_err *err)
     FAITH_TRY(faith_opt_int(o, no, "batch", 32, 1, 1 << 16, &B, err));
     FAITH_TRY(faith_opt_int(o, no, "threads", 0, 0, 1024, &th, err));
     FAITH_TRY(faith_opt_int(o, no, "iters", 3, 1, 1 << 20, &iters, err));
+    faith_products prod = FAITH_PRODUCTS_PER_SEQUENCE;
+    const char *pname = faith_opt_str(o, no, "products", "per_sequence");
+    if (faith_products_parse(pname, &prod) < 0)
+        return faith_err_set(err, FAITH_ERR_ARG, "bench: --products '%s': expected per_sequence or batched", pname);
     faith_set_threads((int)th);
     faith_model *m;
     FAITH_TRY(faith_model_load(dir, &m, err));
+    faith_model_set_products(m, prod);
     const faith_model_config *c = faith_model_cfg(m);
     if (T > c->max_pos) {
         faith_err_set(err, FAITH_ERR_ARG, "bench: --seq %lld exceeds the model's %d positions "
@@ -157,10 +162,10 @@ static int run(faith_opt *o, int no, faith_err *err)
         int torch = faith_opt_flag(o, no, "torch");
         int have_torch = torch && torch_bench(c, (int)B, (int)T, (int)iters, &tsf, &tsb, why, sizeof why) == 0;
         if (faith_opt_flag(o, no, "json")) {
-            printf("{\"threads\":%d,\"batch\":%lld,\"seq\":%lld,\"sgemm_peak_gflops\":%.2f,\"fwd_seq_per_s\":%.3f,"
+            printf("{\"products\":\"%s\",\"openblas_core\":\"%s\",\"threads\":%d,\"batch\":%lld,\"seq\":%lld,\"sgemm_peak_gflops\":%.2f,\"fwd_seq_per_s\":%.3f,"
                    "\"fwd_gflops\":%.2f,\"fwd_pct_peak\":%.1f,\"fwdbwd_seq_per_s\":%.3f,\"fwdbwd_gflops\":%.2f,"
                    "\"fwdbwd_pct_peak\":%.1f,\"peak_rss_mb\":%.1f",
-                   faith_get_threads(), (long long)B, (long long)T, peak, sf, gf, 100 * gf / peak, sb, gb,
+                   faith_products_name(prod), openblas_get_corename(), faith_get_threads(), (long long)B, (long long)T, peak, sf, gf, 100 * gf / peak, sb, gb,
                    100 * gb / peak, ru.ru_maxrss / 1024.0);
             if (have_torch)
                 printf(",\"torch_fwd_seq_per_s\":%.3f,\"torch_fwdbwd_seq_per_s\":%.3f,\"fwd_ratio_vs_torch\":%.3f,"
@@ -168,10 +173,11 @@ static int run(faith_opt *o, int no, faith_err *err)
             else if (torch) printf(",\"torch_error\":\"%s\"", why);
             printf("}\n");
         } else {
-            printf("model      %s, %d layers, hidden %d, %d heads, ffn %d; batch %lld x seq %lld; %d BLAS thread(s)\n",
+            printf("model      %s, %d layers, hidden %d, %d heads, ffn %d; batch %lld x seq %lld; %d thread(s); "
+                   "%s products\n",
                    faith_arch_name(c->arch), c->n_layers, c->d_model, c->n_heads, c->d_ffn, (long long)B,
-                   (long long)T, faith_get_threads());
-            printf("sgemm peak %.1f GFLOP/s (1536^3)\n", peak);
+                   (long long)T, faith_get_threads(), faith_products_name(prod));
+            printf("sgemm peak %.1f GFLOP/s (1536^3, OpenBLAS %s kernels)\n", peak, openblas_get_corename());
             printf("forward    %.2f seq/s  %.1f GFLOP/s  %.0f%% of peak\n", sf, gf, 100 * gf / peak);
             printf("fwd+bwd    %.2f seq/s  %.1f GFLOP/s  %.0f%% of peak (gradient wrt word embeddings)\n", sb, gb,
                    100 * gb / peak);
@@ -197,7 +203,8 @@ int faith_cmd_bench(int argc, char **argv)
         {"model", "DIR", "model directory", 0, 0, NULL, NULL},
         {"seq", "T", "sequence length (default 128)", 0, 0, NULL, NULL},
         {"batch", "B", "sequences per batch (default 32)", 0, 0, NULL, NULL},
-        {"threads", "N", "BLAS threads (default: OpenBLAS's choice)", 0, 0, NULL, NULL},
+        {"threads", "N", "threads (default: OMP_NUM_THREADS, else every core)", 0, 0, NULL, NULL},
+        {"products", "P", "per_sequence (default, as explainers run) or batched (one product per batch)", 0, 0, NULL, NULL},
         {"iters", "N", "timed iterations (default 3)", 0, 0, NULL, NULL},
         {"json", NULL, "print one JSON object", 0, 0, NULL, NULL},
         {"torch", NULL, "also time an equivalent PyTorch encoder (1 thread) via python3", 0, 0, NULL, NULL},

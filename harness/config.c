@@ -285,7 +285,7 @@ static int parse_root(ctx *c, faith_run_config *r, const cJSON *root)
 {
     static const char *const keys[] = {"name",   "seed",    "model",   "dataset", "max_length",
                                        "explainers", "metrics", "batch", "threads", "output",
-                                       "probe",  "sanity"};
+                                       "probe",  "sanity",  "products"};
     FAITH_TRY(want(c, root, "", cJSON_IsObject(root), "a JSON object"));
     FAITH_TRY(check_keys(c, root, "", keys, sizeof keys / sizeof keys[0]));
     FAITH_TRY(get_str(c, root, "", "name", &r->name));
@@ -325,6 +325,15 @@ static int parse_root(ctx *c, faith_run_config *r, const cJSON *root)
     v = 0;
     FAITH_TRY(get_int(c, root, "", "threads", 0, 4096, &v));
     r->threads = (int32_t)v;
+    char *products = NULL;
+    FAITH_TRY(get_str(c, root, "", "products", &products));
+    r->products = FAITH_PRODUCTS_PER_SEQUENCE;
+    if (products && faith_products_parse(products, &r->products) < 0) {
+        int rc = bad(c, "products", "'%s': expected \"per_sequence\" or \"batched\"", products);
+        free(products);
+        return rc;
+    }
+    free(products);
     char *output = NULL;
     FAITH_TRY(get_str(c, root, "", "output", &output));
     if (output) {
@@ -518,6 +527,7 @@ cJSON *faith_config_resolved(const faith_run_config *c, faith_explainer *const *
     cJSON *b = cJSON_AddObjectToObject(o, "batch");
     cJSON_AddNumberToObject(b, "tokens", (double)c->batch_tokens);
     cJSON_AddNumberToObject(b, "chunk", c->batch_chunk);
+    cJSON_AddStringToObject(o, "products", faith_products_name(c->products));
     if (c->has_probe) {
         cJSON *p = cJSON_AddObjectToObject(o, "probe");
         cJSON_AddStringToObject(p, "property", c->probe.property);

@@ -56,7 +56,8 @@ typedef struct faith_run_config {
     faith_component_cfg *explainers, *metrics;
     int64_t batch_tokens;       /* token budget per forward */
     int32_t batch_chunk;        /* examples per work chunk */
-    int32_t threads;            /* BLAS threads per rank; 0: cores / ranks on the node */
+    int32_t threads;            /* threads per rank; 0: cores / ranks on the node */
+    faith_products products;    /* how products cover a batch (per-sequence: bits independent of batching) */
     char *output;               /* resolved output dir */
     int output_defaulted;       /* output came from the default results/<name> */
     int has_probe;

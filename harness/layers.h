@@ -6,13 +6,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The N = B * T rows a product covers, sequence b owning rows b*T .. b*T+T-1. A batched product is
+ * one sgemm over all N rows: fastest, but OpenBLAS rounds a row differently by its position in the
+ * product and by the thread split (DESIGN.md). A per-sequence product is one sgemm per sequence over
+ * its valid rows (padding rows are set to zero): a row's bits then depend on its own sequence only,
+ * never on its batch-mates, the batch size or the thread count. */
+typedef struct faith_rows {
+    int B, T;
+    const int32_t *len; /* valid rows of each sequence; NULL: all T */
+    int per_seq;
+} faith_rows;
+
+/* All N rows as one batched product (tests, and the classification head in training). */
+static inline faith_rows faith_rows_all(int N)
+{
+    faith_rows r = {1, N, NULL, 0};
+    return r;
+}
+
 /* out (N, OUT) = inp (N, IN) @ w (OUT, IN)^T + bias (OUT); bias may be NULL. */
-void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias, int N,
-                          int IN, int OUT);
+void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias,
+                          const faith_rows *rows, int IN, int OUT);
 /* dinp (N, IN) = dout @ w (overwritten, or added to when accumulate; NULL to skip);
  * dw (OUT, IN) += dout^T @ inp and dbias (OUT) += column sums of dout (NULL to skip). */
 void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                           const float *w, int N, int IN, int OUT, int accumulate);
+                           const float *w, const faith_rows *rows, int IN, int OUT, int accumulate);
 
 /* GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2)). */
 float faith_gelu(float x);
@@ -46,7 +64,8 @@ void faith_attention_context_backward(float *dattv, float *dqkv, const float *dc
                                       const float *qkv, const int32_t *len, int B, int T, int C,
                                       int NH);
 /* Backward of faith_attention_probs given datt (gradient wrt the probabilities): Q's and K's
- * parts of dqkv. scratch holds T * T floats. */
+ * parts of dqkv. scratch holds B * T * T floats (one block per sequence, so sequences can run in
+ * parallel). */
 void faith_attention_probs_backward(float *dqkv, const float *datt, const float *att, const float *qkv,
                                     float *scratch, const int32_t *len, int B, int T, int C, int NH);
 

@@ -1,6 +1,7 @@
 /* linalg.c: weighted (ridge) least squares by LAPACK's dgelsd (SVD, divide and conquer), and the
  * sum-constrained variant kernel SHAP needs, by elimination of one unknown. */
 #include "linalg.h"
+#include "model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -63,7 +64,10 @@ int faith_linalg_wls(int32_t m, int32_t n, const double *A, const double *b, con
     lwork = (int)wq + 1;
     double *work = faith_xmalloc((size_t)lwork * sizeof *work);
     int *iwork = faith_xmalloc((size_t)(iwq > 1 ? iwq : 1) * sizeof *iwork);
+    /* Single-threaded: a threaded LAPACK would round differently with the thread count. */
+    int saved = faith_serial_begin();
     dgelsd_(&rows, &cols, &nrhs, M, &rows, B, &ldb, sv, &rcond, &rank, work, &lwork, iwork, &info);
+    faith_serial_end(saved);
     free(work);
     free(iwork);
     if (info != 0) {

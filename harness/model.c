@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct faith_model {
     layer_acts *la;
     float *dA, *dB, *dC, *dqkv, *dF, *dS, *dh1, *dh2;
     uint64_t drop_seed;
+    int batched; /* FAITH_PRODUCTS_BATCHED: one product over the whole batch */
 };
 
 /* ---- names and architecture ---- */
@@ -317,6 +319,28 @@ void faith_model_zero_grads(faith_model *m)
 
 void faith_model_set_dropout_seed(faith_model *m, uint64_t seed) { m->drop_seed = seed; }
 
+void faith_model_set_products(faith_model *m, faith_products p) { m->batched = p == FAITH_PRODUCTS_BATCHED; }
+
+faith_products faith_model_products(const faith_model *m)
+{
+    return m->batched ? FAITH_PRODUCTS_BATCHED : FAITH_PRODUCTS_PER_SEQUENCE;
+}
+
+const char *faith_products_name(faith_products p)
+{
+    return p == FAITH_PRODUCTS_BATCHED ? "batched" : "per_sequence";
+}
+
+int faith_products_parse(const char *name, faith_products *out)
+{
+    for (int p = 0; p < 2; p++)
+        if (name && strcmp(name, faith_products_name((faith_products)p)) == 0) {
+            *out = (faith_products)p;
+            return FAITH_OK;
+        }
+    return FAITH_ERR_ARG;
+}
+
 /* ---- workspace ---- */
 
 /* Bump allocator over the workspace: a sizing pass (base NULL) then an assigning pass. */
@@ -381,7 +405,7 @@ static void plan(faith_model *m, carve *c, int B, int T, unsigned flags)
         m->dC = take(c, N * C);
         m->dqkv = take(c, N * 3 * C);
         m->dF = take(c, N * F);
-        m->dS = take(c, (size_t)T * T);
+        m->dS = take(c, (size_t)B * T * T);
         m->dh1 = take(c, (size_t)B * C);
         m->dh2 = take(c, (size_t)B * C);
         if (!(flags & FAITH_FWD_ATTN)) { /* one scratch for dP shared by every layer */
@@ -523,7 +547,8 @@ static void layer_forward(faith_model *m, int l)
     const float *P = m->params;
     int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->d_ffn, NH = c->n_heads;
     int drop = (m->flags & FAITH_FWD_DROPOUT) != 0, db = c->arch == FAITH_ARCH_DISTILBERT;
-    faith_linear_forward(a->qkv, a->in, P + o->wqkv, P + o->bqkv, N, C, 3 * C);
+    faith_rows rows = {B, T, m->len, !m->batched};
+    faith_linear_forward(a->qkv, a->in, P + o->wqkv, P + o->bqkv, &rows, C, 3 * C);
     faith_attention_probs(a->att, a->qkv, m->len, B, T, C, NH);
     const float *attv = a->att;
     if (drop) {
@@ -535,24 +560,24 @@ static void layer_forward(faith_model *m, int l)
     faith_attention_context(a->ctx, attv, a->qkv, m->len, B, T, C, NH);
     /* DistilBERT has no dropout after its attention output projection; BERT/RoBERTa do. */
     if (drop && !db) {
-        faith_linear_forward(m->y, a->ctx, P + o->wo, P + o->bo, N, C, C);
+        faith_linear_forward(m->y, a->ctx, P + o->wo, P + o->bo, &rows, C, C);
         faith_dropout_apply(m->y, (size_t)N * C, p_hidden(m), drop_key(m, l, "attout"));
         faith_residual_layernorm_forward(a->h1, a->res1, a->m1, a->r1, a->in, m->y, NULL, P + o->ln1g,
                                          P + o->ln1b, N, C, layer_eps(m));
     } else {
-        faith_linear_forward(m->y, a->ctx, P + o->wo, NULL, N, C, C);
+        faith_linear_forward(m->y, a->ctx, P + o->wo, NULL, &rows, C, C);
         faith_residual_layernorm_forward(a->h1, a->res1, a->m1, a->r1, a->in, m->y, P + o->bo, P + o->ln1g,
                                          P + o->ln1b, N, C, layer_eps(m));
     }
-    faith_linear_forward(a->pre, a->h1, P + o->w1, NULL, N, C, F);
+    faith_linear_forward(a->pre, a->h1, P + o->w1, NULL, &rows, C, F);
     faith_bias_gelu_forward(a->act, a->pre, P + o->b1, N, F);
     if (drop) {
-        faith_linear_forward(m->y, a->act, P + o->w2, P + o->b2, N, F, C);
+        faith_linear_forward(m->y, a->act, P + o->w2, P + o->b2, &rows, F, C);
         faith_dropout_apply(m->y, (size_t)N * C, p_hidden(m), drop_key(m, l, "ffnout"));
         faith_residual_layernorm_forward(a->out, a->res2, a->m2, a->r2, a->h1, m->y, NULL, P + o->ln2g,
                                          P + o->ln2b, N, C, layer_eps(m));
     } else {
-        faith_linear_forward(m->y, a->act, P + o->w2, NULL, N, F, C);
+        faith_linear_forward(m->y, a->act, P + o->w2, NULL, &rows, F, C);
         faith_residual_layernorm_forward(a->out, a->res2, a->m2, a->r2, a->h1, m->y, P + o->b2, P + o->ln2g,
                                          P + o->ln2b, N, C, layer_eps(m));
     }
@@ -565,16 +590,17 @@ static void head_forward(faith_model *m, float *logits)
     const faith_model_config *c = &m->cfg;
     const float *P = m->params;
     int B = m->B, C = c->d_model, K = c->n_classes, drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
+    faith_rows rows = {B, 1, NULL, !m->batched};
     const float *xl = m->la[c->n_layers - 1].out;
     for (int r = 0; r < B; r++) memcpy(m->cls + (size_t)r * C, xl + (size_t)r * m->T * C, sizeof(float) * C);
     if (drop && c->arch == FAITH_ARCH_ROBERTA)
         faith_dropout_apply(m->cls, (size_t)B * C, p_head(m), drop_key(m, -2, "cls_in"));
-    faith_linear_forward(m->hpre, m->cls, P + m->hw1, P + m->hb1, B, C, C);
+    faith_linear_forward(m->hpre, m->cls, P + m->hw1, P + m->hb1, &rows, C, C);
     if (c->arch == FAITH_ARCH_DISTILBERT) faith_relu_forward(m->hact, m->hpre, (size_t)B * C);
     else faith_tanh_forward(m->hact, m->hpre, (size_t)B * C);
     memcpy(m->hdrop, m->hact, sizeof(float) * B * C);
     if (drop) faith_dropout_apply(m->hdrop, (size_t)B * C, p_head(m), drop_key(m, -2, "cls_hidden"));
-    faith_linear_forward(logits, m->hdrop, P + m->hw2, P + m->hb2, B, C, K);
+    faith_linear_forward(logits, m->hdrop, P + m->hw2, P + m->hb2, &rows, C, K);
 }
 
 int faith_model_forward(faith_model *m, const faith_batch *b, unsigned flags, float *logits,
@@ -628,12 +654,13 @@ static void head_backward(faith_model *m, const float *dlogits)
     const faith_model_config *c = &m->cfg;
     const float *P = m->params;
     int B = m->B, T = m->T, C = c->d_model, K = c->n_classes, drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
+    faith_rows rows = {B, 1, NULL, !m->batched};
     size_t BC = (size_t)B * C;
-    faith_linear_backward(m->dh1, G(m->hw2), G(m->hb2), dlogits, m->hdrop, P + m->hw2, B, C, K, 0);
+    faith_linear_backward(m->dh1, G(m->hw2), G(m->hb2), dlogits, m->hdrop, P + m->hw2, &rows, C, K, 0);
     if (drop) faith_dropout_apply(m->dh1, BC, p_head(m), drop_key(m, -2, "cls_hidden"));
     if (c->arch == FAITH_ARCH_DISTILBERT) faith_relu_backward(m->dh1, m->dh1, m->hpre, BC);
     else faith_tanh_backward(m->dh1, m->dh1, m->hact, BC);
-    faith_linear_backward(m->dh2, G(m->hw1), G(m->hb1), m->dh1, m->cls, P + m->hw1, B, C, C, 0);
+    faith_linear_backward(m->dh2, G(m->hw1), G(m->hb1), m->dh1, m->cls, P + m->hw1, &rows, C, C, 0);
     if (drop && c->arch == FAITH_ARCH_ROBERTA)
         faith_dropout_apply(m->dh2, BC, p_head(m), drop_key(m, -2, "cls_in"));
     memset(m->dA, 0, sizeof(float) * (size_t)B * T * C);
@@ -650,6 +677,7 @@ static void layer_backward(faith_model *m, int l)
     int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->d_ffn, NH = c->n_heads;
     size_t NC = (size_t)N * C;
     int drop = (m->flags & FAITH_FWD_DROPOUT) != 0, db = c->arch == FAITH_ARCH_DISTILBERT;
+    faith_rows rows = {B, T, m->len, !m->batched};
     /* out = LN2(h1 + W2 act + b2) */
     faith_layernorm_backward(m->dB, G(o->ln2g), G(o->ln2b), m->dA, a->res2, a->m2, a->r2, P + o->ln2g, N, C);
     const float *dy = m->dB;
@@ -658,10 +686,10 @@ static void layer_backward(faith_model *m, int l)
         faith_dropout_apply(m->dC, NC, p_hidden(m), drop_key(m, l, "ffnout"));
         dy = m->dC;
     }
-    faith_linear_backward(m->dF, G(o->w2), G(o->b2), dy, a->act, P + o->w2, N, F, C, 0);
+    faith_linear_backward(m->dF, G(o->w2), G(o->b2), dy, a->act, P + o->w2, &rows, F, C, 0);
     faith_gelu_backward(m->dF, m->dF, a->pre, (size_t)N * F);
     /* dB becomes d h1: the residual path plus the FFN input path. */
-    faith_linear_backward(m->dB, G(o->w1), G(o->b1), m->dF, a->h1, P + o->w1, N, C, F, 1);
+    faith_linear_backward(m->dB, G(o->w1), G(o->b1), m->dF, a->h1, P + o->w1, &rows, C, F, 1);
     /* h1 = LN1(in + Wo ctx + bo) */
     faith_layernorm_backward(m->dA, G(o->ln1g), G(o->ln1b), m->dB, a->res1, a->m1, a->r1, P + o->ln1g, N, C);
     dy = m->dA;
@@ -670,14 +698,14 @@ static void layer_backward(faith_model *m, int l)
         faith_dropout_apply(m->dC, NC, p_hidden(m), drop_key(m, l, "attout"));
         dy = m->dC;
     }
-    faith_linear_backward(m->dB, G(o->wo), G(o->bo), dy, a->ctx, P + o->wo, N, C, C, 0);
+    faith_linear_backward(m->dB, G(o->wo), G(o->bo), dy, a->ctx, P + o->wo, &rows, C, C, 0);
     const float *attv = drop ? a->attd : a->att;
     faith_attention_context_backward(a->datt, m->dqkv, m->dB, attv, a->qkv, m->len, B, T, C, NH);
     if (drop)
         faith_dropout_apply(a->datt, (size_t)B * NH * T * T, c->attn_dropout, drop_key(m, l, "att"));
     faith_attention_probs_backward(m->dqkv, a->datt, a->att, a->qkv, m->dS, m->len, B, T, C, NH);
     /* d in = residual (dA) + QKV input path */
-    faith_linear_backward(m->dA, G(o->wqkv), G(o->bqkv), m->dqkv, a->in, P + o->wqkv, N, C, 3 * C, 1);
+    faith_linear_backward(m->dA, G(o->wqkv), G(o->bqkv), m->dqkv, a->in, P + o->wqkv, &rows, C, 3 * C, 1);
 }
 
 static void embed_backward(faith_model *m, float *d_word_embeds)
@@ -775,7 +803,20 @@ double faith_output_value(faith_output o, const float *logits, int K, int target
 
 void faith_set_threads(int n)
 {
-    if (n > 0) openblas_set_num_threads(n);
+    /* OpenBLAS's OpenMP build sizes its pool from OpenMP's: both are set so they agree. */
+    if (n > 0) {
+        omp_set_num_threads(n);
+        openblas_set_num_threads(n);
+    }
 }
 
-int faith_get_threads(void) { return openblas_get_num_threads(); }
+int faith_get_threads(void) { return omp_get_max_threads(); }
+
+int faith_serial_begin(void)
+{
+    int n = faith_get_threads();
+    faith_set_threads(1);
+    return n;
+}
+
+void faith_serial_end(int saved) { faith_set_threads(saved); }

@@ -71,7 +71,7 @@ const faith_model_config *faith_model_cfg(const faith_model *m);
 
 /* Forward a batch; logits (B, K). Activations live in a workspace owned by the model, grown when a
  * batch needs more and reused after: no allocation per call once warm. A row's logits do not depend
- * on the other rows or on T. */
+ * on the other rows or on T (to rounding; bit for bit with per-sequence products). */
 int faith_model_forward(faith_model *m, const faith_batch *b, unsigned flags, float *logits,
                         faith_err *err);
 
@@ -121,6 +121,17 @@ const faith_param_view *faith_model_param_at(const faith_model *m, size_t i);
 /* Seed for dropout masks in the next FAITH_FWD_DROPOUT forward (counter-based, deterministic). */
 void faith_model_set_dropout_seed(faith_model *m, uint64_t seed);
 
+/* How the matrix products of a forward and backward cover a batch. PER_SEQUENCE (the default): one
+ * product per sequence, so every logit, hidden state and input gradient of a sequence has the same
+ * bits whatever its batch-mates, the batch size or the thread count. BATCHED: one product over the
+ * whole batch, faster on big models at short lengths, bits defined only for a given batch and thread
+ * count (training uses it). */
+typedef enum faith_products { FAITH_PRODUCTS_PER_SEQUENCE = 0, FAITH_PRODUCTS_BATCHED } faith_products;
+void faith_model_set_products(faith_model *m, faith_products p);
+faith_products faith_model_products(const faith_model *m);
+const char *faith_products_name(faith_products p);            /* "per_sequence", "batched" */
+int faith_products_parse(const char *name, faith_products *out); /* FAITH_ERR_ARG if unknown */
+
 /* Re-initialise the classification head and the top n_layers encoder layers with N(0, 0.02)
  * (model-randomisation sanity check, Adebayo et al. 2018). */
 void faith_model_randomize_top(faith_model *m, int n_layers, uint64_t seed);
@@ -138,8 +149,13 @@ double faith_output_value(faith_output o, const float *logits, int K, int target
 /* Softmax of one row of logits (K) into probs (K), in double for stability. */
 void faith_softmax_row(const float *logits, int K, double *probs);
 
-/* Use n BLAS threads (OpenBLAS's pool is the only thread pool in Faith). n <= 0: leave as is. */
+/* Use n threads. OpenBLAS's OpenMP build makes OpenMP's pool the only thread pool in Faith: BLAS
+ * calls and Faith's loops over sequences share it. n <= 0: leave as is. */
 void faith_set_threads(int n);
 int faith_get_threads(void);
+/* Run the BLAS/LAPACK calls in between single-threaded (least-squares solves, probe fits), so that
+ * their bits do not depend on the thread count; begin returns what end restores. */
+int faith_serial_begin(void);
+void faith_serial_end(int saved);
 
 #endif

@@ -58,16 +58,39 @@ static void bcast(void *buf, int n, MPI_Datatype t, int root)
 
 /* ---- setup ---- */
 
+/* A positive integer from the environment, or 0. */
+static int env_threads(const char *name)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n = v ? strtol(v, &end, 10) : 0;
+    return v && end != v && n > 0 && n <= 4096 ? (int)n : 0;
+}
+
 static int pick_threads(faith_run *r)
 {
-    /* Default: one BLAS thread per rank; ranks are Faith's parallelism (run one per core). OpenBLAS's
-     * sgemm rounds a row differently depending on how a product is split over threads (measured,
-     * see DESIGN.md), so a fixed default keeps tables byte-identical for any number of ranks. More
-     * threads per rank are allowed (--threads, config "threads", OPENBLAS_NUM_THREADS); the manifest
-     * records the count, and runs compare byte for byte at equal thread counts. */
+    /* The thread count changes no byte of the tables (per-sequence products, single-threaded
+     * solves: DESIGN.md), only the speed. Explicit settings win (--threads, config "threads",
+     * OMP_NUM_THREADS, OPENBLAS_NUM_THREADS); otherwise the node's cores are shared among the
+     * node's ranks, within the cores this rank may run on (mpirun and Slurm bind ranks). Every rank
+     * calls this: the node split is a collective. */
+    MPI_Comm node;
+    int local = 1;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &local);
+        MPI_Comm_free(&node);
+    }
     int n = r->opts.threads > 0 ? r->opts.threads : r->cfg ? r->cfg->threads : 0;
-    if (n <= 0 && getenv("OPENBLAS_NUM_THREADS")) return faith_get_threads();
-    if (n <= 0) n = 1;
+    if (n <= 0) n = env_threads("OMP_NUM_THREADS");
+    if (n <= 0) n = env_threads("OPENBLAS_NUM_THREADS");
+    if (n <= 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        cpu_set_t set;
+        int bound = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)online;
+        n = online > 0 ? (int)(online / (local > 0 ? local : 1)) : 1;
+        if (bound > 0 && n > bound) n = bound;
+        if (n < 1) n = 1;
+    }
     faith_set_threads(n);
     return n;
 }
@@ -128,6 +151,7 @@ static int setup_local(faith_run *r, faith_err *err)
         return faith_err_prefix(err, "%s: tokenizer: ", c->path);
     if (faith_model_check_vocab(r->model, faith_tokenizer_vocab_size(r->tok), c->model_dir, err) < 0)
         return faith_err_prefix(err, "%s: tokenizer: ", c->path);
+    faith_model_set_products(r->model, c->products);
     const faith_model_config *mc = faith_model_cfg(r->model);
     r->K = mc->n_classes;
     if (c->has_sanity) {
@@ -138,6 +162,7 @@ static int setup_local(faith_run *r, faith_err *err)
                                  "%s: sanity.model_randomization.layers: %d exceeds the model's %d layers",
                                  c->path, (int)c->sanity_layers, (int)mc->n_layers);
         FAITH_TRY(faith_model_load(c->model_dir, &r->rand_model, err));
+        faith_model_set_products(r->rand_model, c->products);
         faith_model_randomize_top(r->rand_model, c->sanity_layers, c->seed ^ faith_hash_str("sanity"));
         static const faith_metric_ops sanity_ops = {.name = "model_randomization", .version = "1",
                                                     .summary = "Spearman of word scores, trained vs randomised top layers",

@@ -245,6 +245,9 @@ static int trainer_init(trainer *tr, faith_model *m, const faith_train_opts *o, 
     tr->o = o;
     tr->c = comm_get();
     FAITH_TRY(faith_model_enable_grads(m, 1, err));
+    /* One product per batch: training's bits are defined per (seed, ranks, threads) anyway, and
+     * per-sequence products would only slow it down. */
+    faith_model_set_products(m, FAITH_PRODUCTS_BATCHED);
     tr->params = faith_model_params(m, &tr->n_params);
     tr->grads = faith_model_grads(m);
     if (!tr->params || !tr->grads)

@@ -216,7 +216,10 @@ static double fit_score(int32_t D, int32_t K, int64_t stride, int64_t n, const f
     design tr, ev;
     build(&tr, D, K, stride, n, x, y, fit_sel, mu, sd, yb1);
     build(&ev, D, K, stride, n2, x2, y2, score_sel, mu, sd, yb2);
+    /* Single-threaded BLAS: a threaded dgemm would round the fit differently with the thread count. */
+    int saved = faith_serial_begin();
     fit(&tr, lambda, iters, theta);
+    faith_serial_end(saved);
     double acc = accuracy(&ev, theta);
     free(tr.X);
     free(ev.X);

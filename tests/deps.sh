@@ -3,7 +3,7 @@
 # Used by the README's two commands (configs/demo.sh and tests/run.sh); safe to run again.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git libopenmpi-dev openmpi-bin libzstd-dev zstd
-      libcjson-dev libopenblas-dev libcmocka-dev)
+      libcjson-dev libopenblas-openmp-dev libcmocka-dev)
 [ "${FAITH_WITH_SLURM:-0}" = 1 ] && pkgs+=(slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${pkgs[@]}"; do

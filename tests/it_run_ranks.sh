@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# it_run_ranks.sh: `faith run` gives byte-identical tables on 1, 2 and 3 ranks (thread counts:
-# it_run_threads.sh); a failing rank ends the job with its message; bad configs fail on every rank alike;
+# it_run_ranks.sh: `faith run` gives byte-identical tables on 1, 2 and 3 ranks and 1, 2 and 3 threads
+# per rank; a failing rank ends the job with its message; bad configs fail on every rank alike;
 # --dry-run plans without writing.
 set -euo pipefail
 : "${FAITH_BIN:?}" "${FAITH_SRC:?}"
@@ -22,6 +22,12 @@ for np in 1 2 3; do
 done
 faith_cmp_tables "$T/np1" "$T/np2"
 faith_cmp_tables "$T/np1" "$T/np3"
+# Thread counts change no byte either (per-sequence products, single-threaded solves).
+faith_mpirun -np 1 "$FAITH_BIN" run "$T/cfg.json" --output "$T/np1t2" --threads 2 --quiet
+faith_mpirun -np 2 "$FAITH_BIN" run "$T/cfg.json" --output "$T/np2t3" --threads 3 --quiet
+faith_cmp_tables "$T/np1" "$T/np1t2"
+faith_cmp_tables "$T/np1" "$T/np2t3"
+grep -q '"threads_per_rank":[[:space:]]*3' "$T/np2t3/manifest.json" || { echo "FAIL: manifest threads"; exit 1; }
 [ ! -e "$T/np3/.partial" ] || { echo "FAIL: .partial left after success"; exit 1; }
 
 # Shape: one row per (example, explainer) in ascending id, 4 explainers.

@@ -626,34 +626,34 @@ static void test_rank_independence(void **state)
     faith_model_free(m);
 }
 
-/* Whatever the token budget, the same scores up to float rounding. Not bitwise: OpenBLAS's sgemm
- * result for a row can change in the last bits with the number of rows in the product, so the
- * engine only promises rounding-level invariance of a row's logits under rebatching (see
- * test_model.c); runs with the same budget are bitwise reproducible (test_rank_independence). */
-static void test_budget_independence(void **state)
+/* Whatever the token budget and thread count, the same bits: perturbations are cut into batches by
+ * the budget, and the engine's per-sequence products make each one's logits independent of its
+ * batch-mates and of the thread split (test_model.c); least-squares solves run single-threaded. */
+static void test_budget_and_thread_independence(void **state)
 {
     (void)state;
     faith_model *m = random_distilbert();
-    const int64_t budgets[] = {8192, 10, 37};
+    const int64_t budgets[] = {8192, 10, 37, 8192};
+    const int threads[] = {1, 1, 2, 2};
+    int saved = faith_get_threads();
     for (int k = 0; k < 4; k++) {
         faith_explainer *e = make(DET_NAMES[k], DET_CFGS[k]);
         float first[16], s[16];
-        for (int b = 0; b < 3; b++) {
+        for (int b = 0; b < 4; b++) {
             fixture f;
+            faith_set_threads(threads[b]);
             fixture_init(&f, m, 8, TOKS, 42, FAITH_OUT_LOGIT, 0);
             f.env.token_budget = budgets[b];
             explain(e, &f, b == 0 ? first : s, NULL);
             if (b == 1) assert_true(f.cost.forward > 1); /* the small budget did cut batches */
             if (b == 0) continue;
-            double scale = 0.0;
-            for (int t = 0; t < f.n; t++) scale = fmax(scale, fabs(first[t]));
-            double d = faith_test_max_abs_diff(first, s, (size_t)f.n);
-            if (d > 1e-4 * fmax(scale, 1.0))
-                fail_msg("%s: budget %lld changes scores by %g", DET_NAMES[k],
-                         (long long)budgets[b], d);
+            if (memcmp(first, s, sizeof(float) * (size_t)f.n))
+                fail_msg("%s: budget %lld on %d threads changes the scores by %g", DET_NAMES[k],
+                         (long long)budgets[b], threads[b], faith_test_max_abs_diff(first, s, (size_t)f.n));
         }
         faith_explainer_free(e);
     }
+    faith_set_threads(saved);
     faith_model_free(m);
 }
 
@@ -733,7 +733,7 @@ int main(void)
         cmocka_unit_test(test_kernel_shap_matches_enumeration_on_distilbert),
         cmocka_unit_test(test_one_and_no_feature),
         cmocka_unit_test(test_rank_independence),
-        cmocka_unit_test(test_budget_independence),
+        cmocka_unit_test(test_budget_and_thread_independence),
         cmocka_unit_test(test_random_explainer_seeded_per_example),
         cmocka_unit_test(test_params_are_strict),
     };
