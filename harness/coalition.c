@@ -198,20 +198,28 @@ int faith_coalition_value_of(const faith_env *env, const faith_item *it, const f
     return FAITH_OK;
 }
 
-/* Write the perturbed sequence of mask into ids/type_ids; returns its length. */
-static int32_t build_sequence(const faith_item *it, int32_t repl_id, int32_t d, const int32_t *feat,
-                              const uint8_t *mask, int32_t *ids, int32_t *type_ids)
+int32_t faith_perturb_tokens(int32_t n, const int32_t *ids, const int32_t *type_ids, const uint8_t *special,
+                             const uint8_t *remove, int32_t fill, int32_t *out_ids, int32_t *out_types)
 {
-    int32_t n = 0, f = 0;
-    for (int32_t t = 0; t < it->n; t++) {
-        int keep = 1;
-        if (f < d && feat[f] == t) keep = mask[f++];
-        if (!keep && repl_id < 0) continue; /* delete */
-        ids[n] = keep ? it->ids[t] : repl_id;
-        type_ids[n] = it->type_ids ? it->type_ids[t] : 0;
-        n++;
+    int32_t m = 0;
+    for (int32_t t = 0; t < n; t++) {
+        int rm = remove[t] && !(special && special[t]);
+        if (rm && fill < 0) continue; /* delete */
+        out_ids[m] = rm ? fill : ids[t];
+        out_types[m] = type_ids ? type_ids[t] : 0;
+        m++;
     }
-    return n;
+    return m;
+}
+
+/* Write the perturbed sequence of a coalition mask (over the features feat) into ids/type_ids;
+ * remove is scratch of it->n bytes. Returns the length. */
+static int32_t build_sequence(const faith_item *it, int32_t repl_id, int32_t d, const int32_t *feat,
+                              const uint8_t *mask, uint8_t *remove, int32_t *ids, int32_t *type_ids)
+{
+    memset(remove, 0, (size_t)it->n);
+    for (int32_t f = 0; f < d; f++) remove[feat[f]] = !mask[f];
+    return faith_perturb_tokens(it->n, it->ids, it->type_ids, it->special, remove, repl_id, ids, type_ids);
 }
 
 int faith_coalition_values(const faith_env *env, const faith_item *it, const faith_replace *r,
@@ -232,6 +240,7 @@ int faith_coalition_values(const faith_env *env, const faith_item *it, const fai
     int64_t n_run = n_unique - first;
     int rc = FAITH_OK;
     int32_t *ids = NULL, *tids = NULL, *len = NULL;
+    uint8_t *remove = NULL;
     const int32_t **pid = NULL, **ptid = NULL;
     float *logits = NULL;
     double *uval = faith_xmalloc((size_t)n_unique * sizeof *uval);
@@ -250,10 +259,11 @@ int faith_coalition_values(const faith_env *env, const faith_item *it, const fai
         pid = faith_xmalloc((size_t)n_run * sizeof *pid);
         ptid = faith_xmalloc((size_t)n_run * sizeof *ptid);
         logits = faith_xmalloc((size_t)n_run * (size_t)K * sizeof *logits);
+        remove = faith_xmalloc(stride > 0 ? stride : 1);
         const uint8_t *keys = faith_mask_set_data(set);
         for (int64_t u = 0; u < n_run; u++) {
             int32_t *row = ids + (size_t)u * stride, *trow = tids + (size_t)u * stride;
-            len[u] = build_sequence(it, repl_id, d, feat, keys + (size_t)(u + first) * d, row, trow);
+            len[u] = build_sequence(it, repl_id, d, feat, keys + (size_t)(u + first) * d, remove, row, trow);
             if (len[u] == 0) {
                 rc = faith_err_set(err, FAITH_ERR_ARG,
                                    "example %lld: deleting every token leaves an empty sequence "
@@ -272,6 +282,7 @@ int faith_coalition_values(const faith_env *env, const faith_item *it, const fai
     }
     for (int64_t i = 0; i < n; i++) values[i] = uval[which[i]];
 cleanup:
+    free(remove);
     free(uval);
     free(logits);
     free(ptid);

@@ -59,6 +59,15 @@ cJSON *faith_replace_json(const faith_replace *r);
  * has no such special token or the id is outside the model's vocabulary. */
 int faith_replace_resolve(const faith_replace *r, const faith_env *env, int32_t *id, faith_err *err);
 
+/* ---- the token-level perturbation builder (explainers here, metrics in metrics/perturb.c) ---- */
+
+/* The sequence (ids, type_ids, special; n tokens) with every position flagged in remove replaced by
+ * fill, or dropped when fill < 0 (deletion); special tokens are never removed, whatever their flag.
+ * out_ids / out_types have room for n; returns the new length. Token ids are perturbed directly:
+ * text is never re-tokenised. */
+int32_t faith_perturb_tokens(int32_t n, const int32_t *ids, const int32_t *type_ids, const uint8_t *special,
+                             const uint8_t *remove, int32_t fill, int32_t *out_ids, int32_t *out_types);
+
 /* ---- features and coalition values ---- */
 
 /* Positions of the non-special tokens of it into feat (it->n entries of room); returns their

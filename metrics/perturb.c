@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "batcher.h"
+#include "coalition.h"
 
 const char *const FAITH_PERTURB_OP_NAMES[3] = {"delete", "mask", "pad"};
 
@@ -76,15 +77,8 @@ int32_t faith_perturb_apply(faith_perturb_op op, const faith_special_ids *sp, co
                              "operator \"%s\" needs a %s token but the tokenizer has none "
                              "(use operator \"delete\")",
                              FAITH_PERTURB_OP_NAMES[op], op == FAITH_OP_MASK ? "mask" : "pad");
-    int32_t m = 0;
-    for (int32_t t = 0; t < n; t++) {
-        int rm = remove[t] && !(special && special[t]);
-        if (rm && op == FAITH_OP_DELETE) continue;
-        out_ids[m] = rm ? fill : ids[t];
-        out_types[m] = type_ids ? type_ids[t] : 0;
-        m++;
-    }
-    return m;
+    return faith_perturb_tokens(n, ids, type_ids, special, remove, op == FAITH_OP_DELETE ? -1 : fill, out_ids,
+                                out_types);
 }
 
 void faith_pset_init(faith_pset *s, int32_t n)
