@@ -47,6 +47,7 @@ struct faith_model {
     float *dA, *dB, *dC, *dqkv, *dF, *dS, *dh1, *dh2;
     uint64_t drop_seed;
     int batched; /* FAITH_PRODUCTS_BATCHED: one product over the whole batch */
+    int frozen;  /* backward stops at the classification head */
 };
 
 /* ---- names and architecture ---- */
@@ -320,6 +321,8 @@ void faith_model_zero_grads(faith_model *m)
 void faith_model_set_dropout_seed(faith_model *m, uint64_t seed) { m->drop_seed = seed; }
 
 void faith_model_set_products(faith_model *m, faith_products p) { m->batched = p == FAITH_PRODUCTS_BATCHED; }
+
+void faith_model_freeze_encoder(faith_model *m, int on) { m->frozen = on != 0; }
 
 faith_products faith_model_products(const faith_model *m)
 {
@@ -741,7 +744,11 @@ int faith_model_backward(faith_model *m, const float *dlogits, float *d_word_emb
     if (!m->have_acts)
         return faith_err_set(err, FAITH_ERR_ARG,
                              "model backward: the last forward did not keep activations (FAITH_FWD_KEEP_ACTS)");
+    if (m->frozen && d_word_embeds)
+        return faith_err_set(err, FAITH_ERR_ARG,
+                             "model backward: the encoder is frozen, so there is no gradient for the embeddings");
     head_backward(m, dlogits);
+    if (m->frozen) return FAITH_OK; /* nothing below the head is trained or asked for */
     for (int l = m->cfg.n_layers - 1; l >= 0; l--) layer_backward(m, l);
     embed_backward(m, d_word_embeds);
     return FAITH_OK;

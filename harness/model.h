@@ -118,6 +118,10 @@ typedef struct faith_param_view {
 size_t faith_model_param_count(const faith_model *m);
 const faith_param_view *faith_model_param_at(const faith_model *m, size_t i);
 
+/* With on, backward stops after the classification head: only the head's weight gradients are
+ * computed (training a head on a frozen encoder), and asking for embedding gradients is an error. */
+void faith_model_freeze_encoder(faith_model *m, int on);
+
 /* Seed for dropout masks in the next FAITH_FWD_DROPOUT forward (counter-based, deterministic). */
 void faith_model_set_dropout_seed(faith_model *m, uint64_t seed);
 

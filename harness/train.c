@@ -248,6 +248,8 @@ static int trainer_init(trainer *tr, faith_model *m, const faith_train_opts *o, 
     /* One product per batch: training's bits are defined per (seed, ranks, threads) anyway, and
      * per-sequence products would only slow it down. */
     faith_model_set_products(m, FAITH_PRODUCTS_BATCHED);
+    /* A frozen encoder needs no backward below the head at all. */
+    faith_model_freeze_encoder(m, o->freeze_encoder);
     tr->params = faith_model_params(m, &tr->n_params);
     tr->grads = faith_model_grads(m);
     if (!tr->params || !tr->grads)
@@ -275,6 +277,7 @@ static int trainer_init(trainer *tr, faith_model *m, const faith_train_opts *o, 
 
 static void trainer_free(trainer *tr)
 {
+    faith_model_freeze_encoder(tr->m, 0);
     free(tr->trainable);
     free(tr->row_mark);
     free(tr->segs);

@@ -390,6 +390,45 @@ static void test_rows_bitwise_invariant(void **s)
     }
 }
 
+/* A frozen encoder: backward computes exactly the head's gradients of a full backward and nothing
+ * below it (encoder gradients stay zero, embedding gradients are refused). */
+static void test_frozen_encoder_backward(void **s)
+{
+    (void)s;
+    faith_model *m = small_model(FAITH_ARCH_BERT, 5);
+    int32_t ids[TB * TT], types[TB * TT];
+    make_batch(FAITH_ARCH_BERT, ids, types);
+    faith_batch b = {TB, TT, ids, types, LEN, NULL};
+    float logits[TB * 3], dl[TB * 3] = {1, -1, 0.5f, 0, 2, -1, 0.25f, 0, 1}, dwe[TB * TT * 16];
+    faith_err err;
+    assert_int_equal(faith_model_enable_grads(m, 1, &err), 0);
+    assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_KEEP_ACTS, logits, &err), 0);
+    assert_int_equal(faith_model_backward(m, dl, NULL, &err), 0);
+    size_t n;
+    faith_model_params(m, &n);
+    float *full = malloc(sizeof(float) * n);
+    memcpy(full, faith_model_grads(m), sizeof(float) * n);
+    faith_model_zero_grads(m);
+    faith_model_freeze_encoder(m, 1);
+    assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_KEEP_ACTS, logits, &err), 0);
+    assert_int_equal(faith_model_backward(m, dl, NULL, &err), 0);
+    const float *g = faith_model_grads(m);
+    int head = 0;
+    for (size_t i = 0; i < faith_model_param_count(m); i++) {
+        const faith_param_view *v = faith_model_param_at(m, i);
+        size_t cnt = (size_t)v->shape[0] * (size_t)(v->ndim == 2 ? v->shape[1] : 1);
+        for (size_t k = 0; k < cnt; k++) {
+            float want = v->is_encoder ? 0.0f : full[v->offset + k];
+            if (memcmp(&g[v->offset + k], &want, sizeof want)) fail_msg("%s[%zu]: %g, want %g", v->name, k, g[v->offset + k], want);
+            head += !v->is_encoder && want != 0.0f;
+        }
+    }
+    assert_true(head > 0);
+    assert_int_equal(faith_model_backward(m, dl, dwe, &err), FAITH_ERR_ARG);
+    free(full);
+    faith_model_free(m);
+}
+
 static void test_linear_model_formula(void **s)
 {
     (void)s;
@@ -721,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_forward_roberta),
         cmocka_unit_test(test_rows_bitwise_invariant),
         cmocka_unit_test(test_linear_model_formula),
+        cmocka_unit_test(test_frozen_encoder_backward),
         cmocka_unit_test(test_embedding_grad_bert),
         cmocka_unit_test(test_embedding_grad_distilbert),
         cmocka_unit_test(test_embedding_grad_roberta),
