@@ -13,11 +13,11 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_TH
 start=$(date +%s)
 
 echo "== 1/4 planted-rationale data: labels decided by a few signal words (+ negation), true rationales known"
-$F gen synth --task sentiment --n 12000 --seed 1 --min-len 4 --max-len 12 --out $D
+$F gen synth --task sentiment --n 12000 --seed 1 --min-len 4 --max-len 12 --out $D --force
 
 echo "== 2/4 a random 2-layer BERT (hidden 128) over the task's vocabulary"
 $F init-model --arch bert --layers 2 --hidden 128 --heads 2 --ffn 512 --labels 2 \
-    --label-names negative,positive --vocab $D/vocab.txt --max-pos 64 --seed 1 --out results/models/demo-init
+    --label-names negative,positive --vocab $D/vocab.txt --max-pos 64 --seed 1 --out results/models/demo-init --force
 
 echo "== 3/4 training on 2 ranks (AdamW, dev accuracy several times per epoch, best checkpoint kept)"
 mpirun -np 2 $F train --config configs/train-demo.json --threads 1

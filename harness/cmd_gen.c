@@ -2,12 +2,13 @@
  * true rationales) that datasets/synth.c generates. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "synth.h"
 
-#define USAGE "synth --out DIR [--task sentiment] [--n N] [--seed S] [--min-len A] [--max-len B]"
+#define USAGE "synth --out DIR [--task sentiment] [--n N] [--seed S] [--min-len A] [--max-len B] [--force]"
 
 int faith_cmd_gen(int argc, char **argv)
 {
@@ -18,6 +19,7 @@ int faith_cmd_gen(int argc, char **argv)
         {"out", "DIR", "output directory (created if missing)", 0, 0, NULL, NULL},
         {"min-len", "A", "shortest example in words (default 6)", 0, 0, NULL, NULL},
         {"max-len", "B", "longest example in words (default 24)", 0, 0, NULL, NULL},
+        {"force", NULL, "overwrite a dataset already in DIR", 0, 0, NULL, NULL},
     };
     const int n_opts = (int)(sizeof opts / sizeof opts[0]);
     const char *pos[1];
@@ -32,6 +34,13 @@ int faith_cmd_gen(int argc, char **argv)
                            USAGE);
     if (rc == 0 && !faith_opt_str(opts, n_opts, "out", NULL))
         rc = faith_err_set(&err, FAITH_ERR_ARG, "gen: --out DIR is required");
+    if (rc == 0 && !faith_opt_flag(opts, n_opts, "force")) {
+        char existing[4096];
+        snprintf(existing, sizeof existing, "%s/train.jsonl", faith_opt_str(opts, n_opts, "out", NULL));
+        if (access(existing, F_OK) == 0)
+            rc = faith_err_set(&err, FAITH_ERR_ARG, "gen: %s already exists; refusing to overwrite a dataset "
+                               "(another --out, or --force)", existing);
+    }
     if (rc == 0) rc = faith_opt_int(opts, n_opts, "n", 1000, 3, 100000000, &n, &err);
     if (rc == 0) rc = faith_opt_int(opts, n_opts, "seed", 0, 0, INT64_MAX, &seed, &err);
     if (rc == 0) rc = faith_opt_int(opts, n_opts, "min-len", 6, 2, FAITH_SYNTH_MAX_LEN, &lo, &err);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -148,6 +149,12 @@ static int run(faith_opt *o, int no, faith_err *err)
     const char *arch = faith_opt_str(o, no, "arch", NULL), *vocab = faith_opt_str(o, no, "vocab", NULL);
     const char *out = faith_opt_str(o, no, "out", NULL), *merges = faith_opt_str(o, no, "merges", NULL);
     if (!arch || !vocab || !out) return faith_err_set(err, FAITH_ERR_ARG, "init-model: --arch, --vocab and --out are required");
+    /* A trained model is hours of work: never replace one by a random one without being told. */
+    char existing[4096];
+    snprintf(existing, sizeof existing, "%s/model.safetensors", out);
+    if (!faith_opt_flag(o, no, "force") && access(existing, F_OK) == 0)
+        return faith_err_set(err, FAITH_ERR_ARG, "init-model: %s already exists; refusing to overwrite a model "
+                             "(another --out, or --force)", existing);
     if (faith_arch_parse(arch, &c.arch) < 0)
         return faith_err_set(err, FAITH_ERR_ARG, "--arch: expected bert, distilbert or roberta, got '%s'", arch);
     int64_t L, C, H, F, K, P, seed;
@@ -214,6 +221,7 @@ int faith_cmd_init_model(int argc, char **argv)
         {"max-pos", "N", "longest input in tokens (default 512; RoBERTa stores N + 2)", 0, 0, NULL, NULL},
         {"seed", "S", "initialisation seed (default 0)", 0, 0, NULL, NULL},
         {"out", "DIR", "output model directory (required)", 0, 0, NULL, NULL},
+        {"force", NULL, "overwrite a model already in DIR", 0, 0, NULL, NULL},
     };
     int no = (int)(sizeof o / sizeof o[0]);
     faith_err err = {0};

@@ -391,6 +391,8 @@ bad gen_bad_n "--n" --absent g3 -- gen synth --n abc --out g3
 bad gen_bad_lengths "10" --absent g4 -- gen synth --min-len 10 --max-len 5 --out g4
 bad init_unknown_arch "gpt2" --absent i1 -- init-model --arch gpt2 --vocab d/vocab.txt --out i1
 bad init_missing_vocab "nosuch.txt" --absent i2 -- init-model --arch bert --vocab nosuch.txt --out i2
+bad init_overwrites_model "m/model.safetensors already exists" -- init-model --arch bert --vocab d/vocab.txt --out m
+bad gen_overwrites_data "d/train.jsonl already exists" -- gen synth --n 10 --out d
 bad init_heads_not_dividing "heads" --absent i3 -- init-model --arch bert --vocab d/vocab.txt --hidden 15 --heads 2 --out i3
 bad init_label_names_count "--label-names" --absent i4 -- init-model --arch bert --vocab d/vocab.txt --label-names a --out i4
 bad init_duplicate_label_names "a" --absent i5 -- init-model --arch bert --vocab d/vocab.txt --label-names a,a --out i5
