@@ -154,6 +154,16 @@ static int run(faith_opt *o, int no, faith_err *err)
         return FAITH_ERR_ARG;
     }
     size_t N = (size_t)B * T;
+    double need = (double)faith_model_workspace_bytes(m, (int)B, (int)T, FAITH_FWD_KEEP_ACTS) +
+                  (double)N * (sizeof(float) * (size_t)c->d_model + 2 * sizeof(int32_t));
+    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+    if (have > 0 && need > have) {
+        faith_err_set(err, FAITH_ERR_NOMEM, "bench: --batch %lld x --seq %lld needs %.1f GB for activations and "
+                      "gradients, more than this machine's %.1f GB", (long long)B, (long long)T, need / 1e9,
+                      have / 1e9);
+        faith_model_free(m);
+        return FAITH_ERR_NOMEM;
+    }
     int32_t *ids = faith_xmalloc(sizeof(int32_t) * N), *len = faith_xmalloc(sizeof(int32_t) * (size_t)B);
     faith_rng r;
     faith_rng_init(&r, 1, 0, "bench");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "layers.h"
 #include "model_internal.h"
@@ -418,10 +419,26 @@ static void plan(faith_model *m, carve *c, int B, int T, unsigned flags)
     }
 }
 
-static void grow_workspace(faith_model *m, int B, int T, unsigned flags)
+size_t faith_model_workspace_bytes(faith_model *m, int B, int T, unsigned flags)
 {
     carve c = {NULL, 0};
     plan(m, &c, B, T, flags);
+    return c.used * sizeof(float);
+}
+
+/* A workspace larger than the machine's memory is refused with a message instead of an abort in
+ * the allocator (or the OOM killer). */
+static int grow_workspace(faith_model *m, int B, int T, unsigned flags, faith_err *err)
+{
+    carve c = {NULL, 0};
+    plan(m, &c, B, T, flags);
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
+    double have = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
+    if (c.used > m->ws_cap && have > 0 && (double)c.used * sizeof(float) > have)
+        return faith_err_set(err, FAITH_ERR_NOMEM,
+                             "model forward: a batch of %d x %d tokens needs %.1f GB of activations, more than "
+                             "this machine's %.1f GB (a smaller batch or token budget)",
+                             B, T, (double)c.used * sizeof(float) / 1e9, have / 1e9);
     if (c.used > m->ws_cap) {
         free(m->ws);
         m->ws = faith_xmalloc(sizeof(float) * c.used);
@@ -441,6 +458,7 @@ static void grow_workspace(faith_model *m, int B, int T, unsigned flags)
     m->pos = m->ibuf + N;
     m->types = m->ibuf + 2 * N;
     m->len = m->ibuf + 3 * N;
+    return FAITH_OK;
 }
 
 /* ---- forward ---- */
@@ -613,7 +631,7 @@ int faith_model_forward(faith_model *m, const faith_batch *b, unsigned flags, fl
     if (b->B < 1 || b->T < 1 || !b->ids || !b->len)
         return faith_err_set(err, FAITH_ERR_ARG, "model forward: expected B >= 1, T >= 1, ids and len (got B=%d, T=%d)",
                              b->B, b->T);
-    grow_workspace(m, b->B, b->T, flags);
+    FAITH_TRY(grow_workspace(m, b->B, b->T, flags, err));
     m->B = b->B;
     m->T = b->T;
     m->flags = flags;

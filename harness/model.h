@@ -75,6 +75,10 @@ const faith_model_config *faith_model_cfg(const faith_model *m);
 int faith_model_forward(faith_model *m, const faith_batch *b, unsigned flags, float *logits,
                         faith_err *err);
 
+/* Bytes of activation workspace a forward of (B, T) with flags needs (forward refuses a batch whose
+ * workspace exceeds the machine's memory, with FAITH_ERR_NOMEM and a message). */
+size_t faith_model_workspace_bytes(faith_model *m, int B, int T, unsigned flags);
+
 /* Backward from dlogits (B, K) of the last forward (which must have had FAITH_FWD_KEEP_ACTS).
  * Writes the gradient with respect to each token's word-embedding vector into d_word_embeds
  * (B, T, C) (NULL to skip). When weight gradients are enabled it also accumulates them. */

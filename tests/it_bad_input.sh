@@ -183,6 +183,8 @@ mk_model() { cp -r "$T/m" "$T/$1"; }
 "$FAITH_BIN" gen synth --n 60 --seed 1 --min-len 3 --max-len 8 --out "$T/d" >/dev/null || exit 1
 "$FAITH_BIN" init-model --arch bert --vocab "$T/d/vocab.txt" --layers 1 --hidden 16 --heads 2 --ffn 32 \
     --max-pos 32 --label-names negative,positive --seed 1 --out "$T/m" >/dev/null || exit 1
+"$FAITH_BIN" init-model --arch bert --vocab "$T/d/vocab.txt" --layers 1 --hidden 16 --heads 2 --ffn 32 \
+    --max-pos 8192 --seed 1 --out "$T/mp" >/dev/null || exit 1
 ST=$T/m/model.safetensors
 st_split "$ST"
 touch afile
@@ -393,6 +395,7 @@ bad init_unknown_arch "gpt2" --absent i1 -- init-model --arch gpt2 --vocab d/voc
 bad init_missing_vocab "nosuch.txt" --absent i2 -- init-model --arch bert --vocab nosuch.txt --out i2
 bad init_overwrites_model "m/model.safetensors already exists" -- init-model --arch bert --vocab d/vocab.txt --out m
 bad gen_overwrites_data "d/train.jsonl already exists" -- gen synth --n 10 --out d
+bad bench_needs_more_memory "more than this machine" -- bench --model mp --seq 8192 --batch 65536
 bad init_heads_not_dividing "heads" --absent i3 -- init-model --arch bert --vocab d/vocab.txt --hidden 15 --heads 2 --out i3
 bad init_label_names_count "--label-names" --absent i4 -- init-model --arch bert --vocab d/vocab.txt --label-names a --out i4
 bad init_duplicate_label_names "a" --absent i5 -- init-model --arch bert --vocab d/vocab.txt --label-names a,a --out i5
