@@ -14,7 +14,7 @@
 #define USAGE "--model DIR --explainer NAME (--text T [--pair T2] | --ids I,I,...) [options]"
 
 enum { O_MODEL, O_EXPLAINER, O_TEXT, O_PAIR, O_IDS, O_LABEL, O_TARGET, O_OUTPUT, O_PARAM, O_AGG,
-       O_WORDS, O_MAXLEN, O_SEED, O_BUDGET, O_JSON, N_OPTS };
+       O_WORDS, O_MAXLEN, O_SEED, O_BUDGET, O_THREADS, O_JSON, N_OPTS };
 
 /* One input as explained: token ids with their per-token metadata and the words. */
 typedef struct input {
@@ -266,12 +266,14 @@ static int run(faith_opt *o, faith_err *err)
         return faith_err_set(err, FAITH_ERR_ARG, "explain: give exactly one of --text and --ids");
     if (o[O_PAIR].count && !o[O_TEXT].count)
         return faith_err_set(err, FAITH_ERR_ARG, "explain: --pair needs --text");
-    int64_t label, max_len, seed, budget;
+    int64_t label, max_len, seed, budget, threads;
     FAITH_TRY(faith_opt_int(o, N_OPTS, "label", -1, -1, FAITH_MAX_CLASSES - 1, &label, err));
     FAITH_TRY(faith_opt_int(o, N_OPTS, "max-length", 0, 0, 1 << 20, &max_len, err));
     FAITH_TRY(faith_opt_int(o, N_OPTS, "seed", 0, 0, INT64_MAX, &seed, err));
     FAITH_TRY(faith_opt_int(o, N_OPTS, "token-budget", FAITH_DEFAULT_TOKEN_BUDGET, 1, INT64_MAX,
                             &budget, err));
+    FAITH_TRY(faith_opt_int(o, N_OPTS, "threads", 0, 0, 4096, &threads, err));
+    faith_set_threads((int)threads);
     FAITH_CHECK(build_params(o, &params, err));
     FAITH_CHECK(faith_explainer_create(name, params, &ex, err));
     FAITH_CHECK(faith_model_load(model_dir, &m, err));
@@ -371,6 +373,7 @@ int faith_cmd_explain(int argc, char **argv)
         [O_MAXLEN] = OPT("max-length", "N", "truncate to N tokens (default: the model's limit)", 0),
         [O_SEED] = OPT("seed", "S", "run seed for random explainers (default 0)", 0),
         [O_BUDGET] = OPT("token-budget", "N", "max rows x padded length per forward (default 8192)", 0),
+        [O_THREADS] = OPT("threads", "N", "threads (default: OMP_NUM_THREADS, else every core); no score changes", 0),
         [O_JSON] = OPT("json", NULL, "print one JSON object", 0),
     };
 #undef OPT

@@ -14,7 +14,7 @@ int faith_cmd_run(int argc, char **argv)
         {"resume", NULL, "continue an interrupted run from its .partial chunks", 0, 0, NULL, NULL},
         {"output", "DIR", "output directory (default: the config's output, else results/<name>)", 0, 0, NULL, NULL},
         {"limit", "N", "keep the first N examples of the dataset", 0, 0, NULL, NULL},
-        {"threads", "N", "BLAS threads per rank (default 1: run one rank per core)", 0, 0, NULL, NULL},
+        {"threads", "N", "threads per rank (default: the node's cores / its ranks); no byte of the tables changes", 0, 0, NULL, NULL},
         {"quiet", NULL, "no progress line, plan or leaderboard", 0, 0, NULL, NULL},
     };
     const int n_opts = (int)(sizeof opts / sizeof opts[0]);

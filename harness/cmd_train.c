@@ -38,7 +38,7 @@ static faith_opt OPTS_TEMPLATE[] = {
     {"dense-embeddings", NULL, "AdamW on every word-embedding row each step (default: rows in the batch)", 0, 0, NULL, NULL},
     {"limit", "N", "use the first N training examples", 0, 0, NULL, NULL},
     {"dev-limit", "N", "use the first N dev examples", 0, 0, NULL, NULL},
-    {"threads", "N", "BLAS threads per process (default: OPENBLAS_NUM_THREADS)", 0, 0, NULL, NULL},
+    {"threads", "N", "threads per process (default: OMP_NUM_THREADS, else every core)", 0, 0, NULL, NULL},
     {"quiet", NULL, "no progress lines", 0, 0, NULL, NULL},
 };
 #define N_OPTS ((int)(sizeof OPTS_TEMPLATE / sizeof OPTS_TEMPLATE[0]))

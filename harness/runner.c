@@ -80,16 +80,20 @@ static int pick_threads(faith_run *r)
         MPI_Comm_size(node, &local);
         MPI_Comm_free(&node);
     }
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    int bound = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)online;
     int n = r->opts.threads > 0 ? r->opts.threads : r->cfg ? r->cfg->threads : 0;
     if (n <= 0) n = env_threads("OMP_NUM_THREADS");
     if (n <= 0) n = env_threads("OPENBLAS_NUM_THREADS");
     if (n <= 0) {
-        long online = sysconf(_SC_NPROCESSORS_ONLN);
-        cpu_set_t set;
-        int bound = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)online;
         n = online > 0 ? (int)(online / (local > 0 ? local : 1)) : 1;
         if (bound > 0 && n > bound) n = bound;
         if (n < 1) n = 1;
+    } else if (bound > 0 && n > bound && r->rank == 0) {
+        /* mpirun binds each rank to one core by default: more threads would share it, slower than one. */
+        fprintf(stderr, "faith: warning: %d threads per rank, but rank 0 may only run on %d core%s; launch with "
+                "mpirun --map-by slot:PE=%d (or --bind-to none)\n", n, bound, bound == 1 ? "" : "s", n);
     }
     faith_set_threads(n);
     return n;
