@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# it_run_ranks.sh: `faith run` gives byte-identical tables on 1, 2 and 3 ranks and 1, 2 and 3 threads
+# it_run_ranks.sh: `faith run` gives byte-identical tables on 1, 2, 3 and 4 ranks and 1, 2 and 3 threads
 # per rank; a failing rank ends the job with its message; bad configs fail on every rank alike;
 # --dry-run plans without writing.
 set -euo pipefail
@@ -17,11 +17,12 @@ grep -q "8 of 3 examples" "$T/dry.txt" || { cat "$T/dry.txt"; echo "FAIL: dry ru
 grep -q "estimated wall time" "$T/dry.txt" || { echo "FAIL: no estimate"; exit 1; }
 [ ! -e "$T/dry" ] || { echo "FAIL: dry run wrote $T/dry"; exit 1; }
 
-for np in 1 2 3; do
+for np in 1 2 3 4; do
     faith_mpirun -np $np "$FAITH_BIN" run "$T/cfg.json" --output "$T/np$np" --threads 1 --quiet
 done
 faith_cmp_tables "$T/np1" "$T/np2"
 faith_cmp_tables "$T/np1" "$T/np3"
+faith_cmp_tables "$T/np1" "$T/np4"
 # Thread counts change no byte either (per-sequence products, single-threaded solves).
 faith_mpirun -np 1 "$FAITH_BIN" run "$T/cfg.json" --output "$T/np1t2" --threads 2 --quiet
 faith_mpirun -np 2 "$FAITH_BIN" run "$T/cfg.json" --output "$T/np2t3" --threads 3 --quiet
