@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# it_resume.sh: an interrupted run resumed with another rank count gives the same bytes as an
+# it_resume.sh: an interrupted run resumed with another rank and thread count gives the same bytes as an
 # uninterrupted one; a damaged chunk is detected and recomputed; .partial of another config, or an
 # existing .partial without --resume, is refused.
 set -euo pipefail
@@ -43,8 +43,8 @@ rc=$?
 set -e
 [ $rc -ne 0 ] && grep -q "different config" "$T/other.txt" || { cat "$T/other.txt"; echo "FAIL: other config"; exit 1; }
 
-# resume with 3 ranks: same bytes, .partial gone
-faith_mpirun -np 3 "$FAITH_BIN" run "$T/cfg.json" --output "$T/r" --resume --threads 1 --quiet
+# resume with 3 ranks of 2 threads (the interrupted run had 2 ranks of 1): same bytes, .partial gone
+faith_mpirun -np 3 "$FAITH_BIN" run "$T/cfg.json" --output "$T/r" --resume --threads 2 --quiet 2>/dev/null
 faith_cmp_tables "$T/full" "$T/r"
 [ ! -e "$T/r/.partial" ] || { echo "FAIL: .partial left"; exit 1; }
 grep -q '"chunks_resumed":[[:space:]]*[1-9]' "$T/r/manifest.json" || { echo "FAIL: nothing was resumed"; exit 1; }
