@@ -8,7 +8,8 @@
 #   sbatch -n 2 slurm/nightly.sh          # the same as a batch job
 #
 # Environment: FAITH_BIN (default build/harness/faith), NIGHTLY_CONFIGS (default configs/smoke.json),
-# NIGHTLY_OUT (default results/nightly), NIGHTLY_NP (ranks outside Slurm, default 2).
+# NIGHTLY_OUT (default results/nightly), NIGHTLY_NP (ranks outside Slurm, default 2), NIGHTLY_BASE
+# (default results/baselines).
 # Tolerances: results/baselines/tolerances.tsv, lines "metric<TAB>column<TAB>abs_tol", where metric
 # or column may be "*"; the first matching line wins. A mean that moves past its tolerance in the
 # worse direction (higher_is_better) is a regression, as is a changed example count; a move in the
@@ -25,7 +26,7 @@ export FAITH_BIN=${FAITH_BIN:-$ROOT/build/harness/faith}
 CONFIGS=${NIGHTLY_CONFIGS:-configs/smoke.json}
 OUT=${NIGHTLY_OUT:-results/nightly}
 NP=${NIGHTLY_NP:-2}
-BASE=results/baselines
+BASE=${NIGHTLY_BASE:-results/baselines}
 UPDATE=0
 [ "${1:-}" = --update-baselines ] && UPDATE=1
 [ -x "$FAITH_BIN" ] || { echo "nightly: $FAITH_BIN not found (build first, or set FAITH_BIN)" >&2; exit 2; }
