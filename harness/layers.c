@@ -232,18 +232,22 @@ void faith_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const fl
     }
 }
 
-/* Softmax of row[0..n) in place. */
-static void softmax_inplace(float *row, int n)
+/* Softmax of row[0..n) in place: the exponentials vectorised (vmath.h), their sum over 8 lanes in a
+ * fixed order (as in LayerNorm), so every build and instruction set gives the same bits. */
+FAITH_CLONES static void softmax_inplace(float *row, int n)
 {
     float mx = row[0];
     for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
-    float s = 0;
-    for (int j = 0; j < n; j++) {
-        row[j] = expf(row[j] - mx);
-        s += row[j];
-    }
+#pragma omp simd
+    for (int j = 0; j < n; j++) row[j] = faith_vexpf(row[j] - mx);
+    float l[LANES] = {0};
+    int j, body = n - n % LANES;
+    for (j = 0; j < body; j += LANES)
+        for (int k = 0; k < LANES; k++) l[k] += row[j + k];
+    float s = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    for (; j < n; j++) s += row[j];
     float inv = 1.0f / s;
-    for (int j = 0; j < n; j++) row[j] *= inv;
+    for (j = 0; j < n; j++) row[j] *= inv;
 }
 
 /* Zero the parts of a (T, T) block outside its leading (L, L) corner. */
