@@ -2,13 +2,21 @@
 # tiny model (1 layer, hidden 32) and a synthetic dataset with `faith` itself, deterministically.
 # Needs FAITH_BIN. Run as a script, `bash tests/support/run_fixture.sh DIR` makes the trained fixture.
 
+# A fixture is reused only if the same faith made it (version, commit and OpenBLAS kernels): a model
+# trained by another build has other bits, and the nightly baselines are for this build's.
+faith_fixture_fresh() {
+    [ -f "$1/faith-version.txt" ] && [ "$("$FAITH_BIN" version)" = "$(cat "$1/faith-version.txt")" ]
+}
+
 # faith_fixture DIR [N]: DIR/model (random-initialised 1-layer BERT), DIR/synth/{train,dev,test}.jsonl
 # (N examples over the splits, default 600) and DIR/vocab.txt: every synthetic word is one whole-word
 # token, so the generator's word list is a complete vocabulary (no dependence on shared files).
 faith_fixture() {
     local dir=$1 n=${2:-600}
-    [ -f "$dir/model/config.json" ] && [ -f "$dir/synth/test.jsonl" ] && return 0
+    faith_fixture_fresh "$dir" && [ -f "$dir/model/config.json" ] && [ -f "$dir/synth/test.jsonl" ] && return 0
+    rm -rf "$dir"
     mkdir -p "$dir"
+    "$FAITH_BIN" version >"$dir/faith-version.txt"
     "$FAITH_BIN" gen synth --out "$dir/synth" --n "$n" --seed 3 --min-len 4 --max-len 20 >/dev/null
     { printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n'
       sed 's/.*"text": "\([^"]*\)".*/\1/' "$dir"/synth/*.jsonl | tr ' ' '\n' | grep . | LC_ALL=C sort -u
@@ -21,8 +29,8 @@ faith_fixture() {
 # epochs on one rank and one thread (deterministic; about 75% dev accuracy, a few seconds).
 faith_fixture_trained() {
     local dir=$1
-    [ -f "$dir/model/train_log.json" ] && return 0
-    rm -rf "$dir/model" "$dir/init"
+    faith_fixture_fresh "$dir" && [ -f "$dir/model/train_log.json" ] && return 0
+    rm -rf "$dir"
     faith_fixture "$dir" 3000
     mv "$dir/model" "$dir/init"
     OPENBLAS_NUM_THREADS=1 "$FAITH_BIN" train --model "$dir/init" --train "$dir/synth/train.jsonl" \
