@@ -1,5 +1,6 @@
-/* layers.c: forward/backward kernels of the encoder layers. Matrix products are cblas_sgemm calls;
- * elementwise work is fused into single passes (bias+GELU, bias+residual+LayerNorm, scale+softmax). */
+/* layers.c: forward/backward kernels of the encoder layers. Matrix products are cblas_sgemm calls, one
+ * per sequence by default (faith_rows); elementwise work is fused into single vectorised passes
+ * (bias+GELU, bias+residual+LayerNorm, softmax); loops run on OpenMP's pool, which OpenBLAS shares. */
 #include "layers.h"
 
 #include <cblas.h>
@@ -258,6 +259,8 @@ static void zero_outside(float *blk, int L, int T)
     if (L < T) memset(blk + (size_t)L * T, 0, sizeof(float) * (size_t)(T - L) * (size_t)T);
 }
 
+/* The attention loops below always open a parallel region over sequences, even for one sequence or
+ * one thread: every sgemm inside runs single-threaded, so its bits never depend on the thread count. */
 void faith_attention_probs(float *att, const float *qkv, const int32_t *len, int B, int T, int C,
                            int NH)
 {
