@@ -25,13 +25,29 @@ static void product(float *out, const float *inp, const float *w, const float *b
 
 static int rows_valid(const faith_rows *r, int b) { return r->len ? r->len[b] : r->T; }
 
-/* Per-sequence products run one sequence per OpenMP iteration: OpenBLAS (OpenMP build) then runs
- * each sgemm single-threaded, so which thread computes a sequence cannot change its bits. */
+/* Batched products cover whole sequences, about FAITH_GROUP_ROWS rows at a time: enough rows to
+ * amortise OpenBLAS's packing of the weights, and groups fixed by the batch's shape alone. */
+#define FAITH_GROUP_ROWS 256
+static int group_size(const faith_rows *r)
+{
+    int g = (FAITH_GROUP_ROWS + r->T - 1) / r->T;
+    return g < 1 ? 1 : g;
+}
+
+/* Products run one sequence (per-sequence) or one group of sequences (batched) per OpenMP
+ * iteration: OpenBLAS (OpenMP build) then runs each sgemm single-threaded, so which thread computes
+ * a row, and how many threads there are, cannot change its bits. */
 void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias,
                           const faith_rows *r, int IN, int OUT)
 {
     if (!r->per_seq) {
-        product(out, inp, w, bias, r->B * r->T, IN, OUT);
+        int G = group_size(r), ng = (r->B + G - 1) / G;
+#pragma omp parallel for schedule(dynamic)
+        for (int g = 0; g < ng; g++) {
+            int b0 = g * G, nb = r->B - b0 < G ? r->B - b0 : G;
+            size_t o = (size_t)b0 * r->T;
+            product(out + o * OUT, inp + o * IN, w, bias, nb * r->T, IN, OUT);
+        }
         return;
     }
 #pragma omp parallel for schedule(dynamic)
@@ -48,9 +64,16 @@ void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *do
 {
     int N = r->B * r->T;
     float beta = accumulate ? 1.0f : 0.0f;
-    if (dinp && !r->per_seq)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dout, OUT, w, IN, beta,
-                    dinp, IN);
+    if (dinp && !r->per_seq) {
+        int G = group_size(r), ng = (r->B + G - 1) / G;
+#pragma omp parallel for schedule(dynamic)
+        for (int g = 0; g < ng; g++) {
+            int b0 = g * G, nb = r->B - b0 < G ? r->B - b0 : G;
+            size_t o = (size_t)b0 * r->T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * r->T, IN, OUT, 1.0f, dout + o * OUT, OUT, w,
+                        IN, beta, dinp + o * IN, IN);
+        }
+    }
     if (dinp && r->per_seq) {
 #pragma omp parallel for schedule(dynamic)
         for (int b = 0; b < r->B; b++) {
@@ -61,8 +84,9 @@ void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *do
             if (L < r->T && !accumulate) memset(d + (size_t)L * IN, 0, sizeof(float) * (size_t)(r->T - L) * IN);
         }
     }
-    /* Weight gradients sum over every row of the batch (padding rows carry zero gradient): only
-     * training asks for them, and its bits are defined per batch anyway. */
+    /* Weight gradients sum over every row of the batch (padding rows carry zero gradient) in one
+     * product that OpenBLAS may split over threads: only training asks for them, and its bits are
+     * defined per (seed, ranks, threads). */
     if (dw)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f,
                     dw, IN);

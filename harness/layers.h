@@ -6,18 +6,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The N = B * T rows a product covers, sequence b owning rows b*T .. b*T+T-1. A batched product is
- * one sgemm over all N rows: fastest, but OpenBLAS rounds a row differently by its position in the
- * product and by the thread split (DESIGN.md). A per-sequence product is one sgemm per sequence over
- * its valid rows (padding rows are set to zero): a row's bits then depend on its own sequence only,
- * never on its batch-mates, the batch size or the thread count. */
+/* The N = B * T rows a product covers, sequence b owning rows b*T .. b*T+T-1. OpenBLAS rounds a row
+ * differently by its position in a product and by the thread split (DESIGN.md), so every sgemm here
+ * runs single-threaded on one thread of the pool, over rows fixed by the batch alone. A batched
+ * product is one sgemm per group of whole sequences (about 256 rows, padding included): fast, and
+ * the same bits for any thread count, but a row's bits depend on its batch-mates and T. A
+ * per-sequence product is one sgemm per sequence over its valid rows (padding rows set to zero): a
+ * row's bits then depend on its own sequence only. */
 typedef struct faith_rows {
     int B, T;
     const int32_t *len; /* valid rows of each sequence; NULL: all T */
     int per_seq;
 } faith_rows;
 
-/* All N rows as one batched product (tests, and the classification head in training). */
+/* All N rows as one sequence of one batched product (tests). */
 static inline faith_rows faith_rows_all(int N)
 {
     faith_rows r = {1, N, NULL, 0};

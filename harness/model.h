@@ -131,9 +131,9 @@ void faith_model_set_dropout_seed(faith_model *m, uint64_t seed);
 
 /* How the matrix products of a forward and backward cover a batch. PER_SEQUENCE (the default): one
  * product per sequence, so every logit, hidden state and input gradient of a sequence has the same
- * bits whatever its batch-mates, the batch size or the thread count. BATCHED: one product over the
- * whole batch, faster on big models at short lengths, bits defined only for a given batch and thread
- * count (training uses it). */
+ * bits whatever its batch-mates, the batch size or the thread count. BATCHED: one product per group
+ * of whole sequences (about 256 rows), faster at short lengths; bits then depend on the batch (its
+ * sequences and padded length) but still not on the thread count. Training uses it. */
 typedef enum faith_products { FAITH_PRODUCTS_PER_SEQUENCE = 0, FAITH_PRODUCTS_BATCHED } faith_products;
 void faith_model_set_products(faith_model *m, faith_products p);
 faith_products faith_model_products(const faith_model *m);

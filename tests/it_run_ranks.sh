@@ -29,6 +29,12 @@ faith_mpirun -np 2 "$FAITH_BIN" run "$T/cfg.json" --output "$T/np2t3" --threads 
 faith_cmp_tables "$T/np1" "$T/np1t2"
 faith_cmp_tables "$T/np1" "$T/np2t3"
 grep -q '"threads_per_rank":[[:space:]]*3' "$T/np2t3/manifest.json" || { echo "FAIL: manifest threads"; exit 1; }
+# Batched products: other bits than per-sequence ones, but again the same for any ranks and threads.
+sed 's/^{/{"products": "batched",/' "$T/cfg.json" >"$T/cfg_b.json"
+faith_mpirun -np 1 "$FAITH_BIN" run "$T/cfg_b.json" --output "$T/b1" --threads 1 --quiet
+faith_mpirun -np 2 "$FAITH_BIN" run "$T/cfg_b.json" --output "$T/b2" --threads 2 --quiet 2>/dev/null
+faith_cmp_tables "$T/b1" "$T/b2"
+cmp -s "$T/b1/examples.tsv.zst" "$T/np1/examples.tsv.zst" && { echo "FAIL: batched and per-sequence products gave the same bytes"; exit 1; }
 [ ! -e "$T/np3/.partial" ] || { echo "FAIL: .partial left after success"; exit 1; }
 
 # Shape: one row per (example, explainer) in ascending id, 4 explainers.

@@ -336,7 +336,8 @@ static void assert_seq_out_equal(const seq_out *a, const seq_out *b, const int32
 /* Per-sequence products (the default): a sequence's logits, hidden states and input gradients have
  * the same bits alone, among other batch-mates in another order, with more padding and on 2
  * threads. The shapes are big enough for OpenBLAS to round rows by position and to split products
- * over threads, so the check can fail. Batched products agree to rounding. */
+ * over threads, so the check can fail. Batched products agree to rounding, and bit for bit across
+ * thread counts for the same batch. */
 static void test_rows_bitwise_invariant(void **s)
 {
     (void)s;
@@ -370,6 +371,12 @@ static void test_rows_bitwise_invariant(void **s)
         assert_seq_out_equal(base, other, len, "alone, 2 threads");
         faith_model_set_products(m, FAITH_PRODUCTS_BATCHED);
         run_rows(m, ids, len, rev, PB, 56, other);
+        /* Batched products: other bits than per-sequence ones, but the same on 1 and 2 threads. */
+        seq_out *one = malloc(sizeof *one);
+        faith_set_threads(1);
+        run_rows(m, ids, len, rev, PB, 56, one);
+        assert_seq_out_equal(other, one, len, "batched, 1 vs 2 threads");
+        free(one);
         faith_set_threads(threads);
         int differ = 0;
         for (int i = 0; i < PB; i++) {
