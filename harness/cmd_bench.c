@@ -246,7 +246,7 @@ int faith_cmd_bench(int argc, char **argv)
         {"seq", "T", "sequence length (default 128)", 0, 0, NULL, NULL},
         {"batch", "B", "sequences per batch (default 32)", 0, 0, NULL, NULL},
         {"threads", "N", "threads (default: OMP_NUM_THREADS, else every core)", 0, 0, NULL, NULL},
-        {"products", "P", "per_sequence (default, as explainers run) or batched (one product per batch)", 0, 0, NULL, NULL},
+        {"products", "P", "per_sequence (default, as explainers run) or batched (one product per group of sequences)", 0, 0, NULL, NULL},
         {"iters", "N", "timed iterations (default 3)", 0, 0, NULL, NULL},
         {"json", NULL, "print one JSON object", 0, 0, NULL, NULL},
         {"torch", NULL, "also time an equivalent PyTorch encoder (1 thread) via python3", 0, 0, NULL, NULL},
