@@ -84,12 +84,18 @@ void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *do
             if (L < r->T && !accumulate) memset(d + (size_t)L * IN, 0, sizeof(float) * (size_t)(r->T - L) * IN);
         }
     }
-    /* Weight gradients sum over every row of the batch (padding rows carry zero gradient) in one
-     * product that OpenBLAS may split over threads: only training asks for them, and its bits are
-     * defined per (seed, ranks, threads). */
-    if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f,
-                    dw, IN);
+    /* Weight gradients sum over every row of the batch (padding rows carry zero gradient), in fixed
+     * blocks of 64 output features, each one single-threaded product: the bits depend on the batch,
+     * not on the thread count. */
+    if (dw) {
+        int nblk = (OUT + 63) / 64;
+#pragma omp parallel for schedule(dynamic)
+        for (int k = 0; k < nblk; k++) {
+            int o0 = k * 64, ob = OUT - o0 < 64 ? OUT - o0 : 64;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ob, IN, N, 1.0f, dout + o0, OUT, inp, IN, 1.0f,
+                        dw + (size_t)o0 * IN, IN);
+        }
+    }
     if (dbias)
         for (int n = 0; n < N; n++) {
             const float *row = dout + (size_t)n * OUT;

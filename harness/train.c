@@ -191,7 +191,7 @@ typedef struct trainer {
     uint8_t *row_mark;         /* (V) rows used by the current global batch */
     faith_adamw_seg *segs;     /* this step's trainable segments */
     size_t n_segs;
-    float *comm_buf;           /* packed gradients + loss, correct, failed */
+    int64_t *fx;               /* this step's gradients in fixed point, packed by segment, + loss, correct, failed */
     faith_adamw_config sched;  /* optimizer settings and learning-rate schedule */
     faith_adamw *opt;
     packed p;
@@ -268,7 +268,7 @@ static int trainer_init(trainer *tr, faith_model *m, const faith_train_opts *o, 
     }
     tr->row_mark = faith_xcalloc((size_t)tr->cfg->vocab_size + 1, 1);
     tr->segs = faith_xmalloc(sizeof(faith_adamw_seg) * max_segs);
-    tr->comm_buf = faith_xmalloc(sizeof(float) * (tr->n_params + 3));
+    tr->fx = faith_xmalloc(sizeof(int64_t) * (tr->n_params + 3));
     size_t K = (size_t)tr->cfg->n_classes;
     tr->logits = faith_xmalloc(sizeof(float) * (size_t)o->batch * K);
     tr->dlogits = faith_xmalloc(sizeof(float) * (size_t)o->batch * K);
@@ -281,56 +281,93 @@ static void trainer_free(trainer *tr)
     free(tr->trainable);
     free(tr->row_mark);
     free(tr->segs);
-    free(tr->comm_buf);
+    free(tr->fx);
     free(tr->logits);
     free(tr->dlogits);
     packed_free(&tr->p);
     faith_adamw_free(tr->opt);
 }
 
-/* This rank's forward and backward on its slice of the global batch; adds its summed loss and
- * correct count. Gradients land in tr->grads, already divided by the global batch size. */
-static int local_pass(trainer *tr, const faith_train_data *d, const int64_t *rows, int32_t Bg,
-                      int64_t step, double *loss, double *correct, faith_err *err)
-{
-    int32_t r0 = (int32_t)((int64_t)Bg * tr->c.rank / tr->c.size);
-    int32_t r1 = (int32_t)((int64_t)Bg * (tr->c.rank + 1) / tr->c.size);
-    if (r1 <= r0) return FAITH_OK;
-    faith_batch fb = pack_rows(d, rows + r0, r1 - r0, tr->cfg->pad_token_id,
-                               tr->cfg->type_vocab_size > 0, &tr->p);
-    /* A dropout stream per (seed, step, rank): masks differ between ranks' slices. */
-    faith_rng r;
-    faith_rng_init(&r, tr->o->seed, step, "train-dropout");
-    r.counter = (uint64_t)tr->c.rank;
-    faith_model_set_dropout_seed(tr->m, faith_rng_u64(&r));
-    FAITH_TRY(faith_model_forward(tr->m, &fb, FAITH_FWD_KEEP_ACTS | FAITH_FWD_DROPOUT, tr->logits,
-                                  err));
-    cross_entropy(tr->logits, tr->p.label, fb.B, tr->cfg->n_classes, 1.0 / Bg, tr->dlogits, loss,
-                  correct);
-    return faith_model_backward(tr->m, tr->dlogits, NULL, err);
-}
+/* Gradients are summed exactly, in 64-bit fixed point: a sum of integers is the same in any order, so
+ * the global batch can be cut into micro-batches fixed by the batch alone, computed by any rank on any
+ * number of threads, and the update has the same bits whatever the rank count (no float partial sums
+ * are reduced across ranks). 2^44 resolves 6e-14, below a float's last bit for any gradient above
+ * 1e-6; a gradient of 2^18 or more (a diverged run) is an error rather than a wrapped integer. */
+#define FX_SCALE 17592186044416.0 /* 2^44 */
+#define FX_LOSS_SCALE 4294967296.0 /* 2^32, for the summed loss */
+#define FX_MAX 262144.0           /* 2^18 */
+#define MICRO_BATCH 8             /* sequences per micro-batch */
 
-/* Sum the segments' gradients, the loss and the failure flag over ranks: one all-reduce. */
-static int allreduce_grads(trainer *tr, double *loss, double *correct, int *failed, faith_err *err)
+/* Add this micro-batch's gradients (in tr->grads, segments only) to the fixed-point sums. */
+static int add_fixed(trainer *tr, int64_t step, faith_err *err)
 {
     size_t w = 0;
     for (size_t s = 0; s < tr->n_segs; s++) {
-        memcpy(tr->comm_buf + w, tr->grads + tr->segs[s].offset, sizeof(float) * tr->segs[s].n);
-        w += tr->segs[s].n;
+        const float *g = tr->grads + tr->segs[s].offset;
+        for (size_t j = 0; j < tr->segs[s].n; j++, w++) {
+            if (g[j] == 0.0f) continue; /* most rows of a dense embedding gradient */
+            double v = (double)g[j];
+            if (!(fabs(v) < FX_MAX))
+                return faith_err_set(err, FAITH_ERR_RANGE,
+                                     "training step %lld: gradient %g is not finite or too large to sum "
+                                     "exactly (|g| < %g; a lower learning rate or gradient clipping?)",
+                                     (long long)step, v, FX_MAX);
+            tr->fx[w] += llrint(v * FX_SCALE);
+        }
     }
-    tr->comm_buf[w] = (float)*loss;
-    tr->comm_buf[w + 1] = (float)*correct;
-    tr->comm_buf[w + 2] = (float)*failed;
-    if (MPI_Allreduce(MPI_IN_PLACE, tr->comm_buf, (int)(w + 3), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
+    return FAITH_OK;
+}
+
+/* This rank's micro-batches of the global batch (k = rank, rank + size, ...): forward, backward and
+ * their fixed-point sum, with their summed loss and correct count after the gradients. Dropout masks
+ * come from (seed, step, micro-batch), never from the rank. */
+static int local_pass(trainer *tr, const faith_train_data *d, const int64_t *rows, int32_t Bg,
+                      int64_t step, faith_err *err)
+{
+    int32_t nm = (Bg + MICRO_BATCH - 1) / MICRO_BATCH;
+    size_t w = 0;
+    for (size_t s = 0; s < tr->n_segs; s++) w += tr->segs[s].n;
+    memset(tr->fx, 0, sizeof(int64_t) * (w + 3));
+    for (int32_t k = tr->c.rank; k < nm; k += tr->c.size) {
+        int32_t r0 = k * MICRO_BATCH, r1 = r0 + MICRO_BATCH < Bg ? r0 + MICRO_BATCH : Bg;
+        for (size_t s = 0; s < tr->n_segs; s++)
+            memset(tr->grads + tr->segs[s].offset, 0, sizeof(float) * tr->segs[s].n);
+        faith_batch fb = pack_rows(d, rows + r0, r1 - r0, tr->cfg->pad_token_id,
+                                   tr->cfg->type_vocab_size > 0, &tr->p);
+        faith_rng r;
+        faith_rng_init(&r, tr->o->seed, step, "train-dropout");
+        r.counter = (uint64_t)k;
+        faith_model_set_dropout_seed(tr->m, faith_rng_u64(&r));
+        FAITH_TRY(faith_model_forward(tr->m, &fb, FAITH_FWD_KEEP_ACTS | FAITH_FWD_DROPOUT, tr->logits,
+                                      err));
+        double loss = 0, correct = 0;
+        cross_entropy(tr->logits, tr->p.label, fb.B, tr->cfg->n_classes, 1.0 / Bg, tr->dlogits, &loss,
+                      &correct);
+        FAITH_TRY(faith_model_backward(tr->m, tr->dlogits, NULL, err));
+        FAITH_TRY(add_fixed(tr, step, err));
+        tr->fx[w] += llrint(loss * FX_LOSS_SCALE);
+        tr->fx[w + 1] += (int64_t)correct;
+    }
+    return FAITH_OK;
+}
+
+/* Sum the fixed-point gradients, loss, correct count and failure flag over ranks (one all-reduce of
+ * integers), then write the gradients back as floats. */
+static int reduce_grads(trainer *tr, double *loss, double *correct, int *failed, faith_err *err)
+{
+    size_t w = 0;
+    for (size_t s = 0; s < tr->n_segs; s++) w += tr->segs[s].n;
+    tr->fx[w + 2] = *failed;
+    if (tr->c.size > 1 &&
+        MPI_Allreduce(MPI_IN_PLACE, tr->fx, (int)(w + 3), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
         return faith_err_set(err, FAITH_ERR_MPI, "training: gradient MPI_Allreduce failed");
-    *loss = tr->comm_buf[w];
-    *correct = tr->comm_buf[w + 1];
-    *failed = tr->comm_buf[w + 2] > 0;
+    *loss = (double)tr->fx[w] / FX_LOSS_SCALE;
+    *correct = (double)tr->fx[w + 1];
+    *failed = tr->fx[w + 2] > 0;
     w = 0;
     for (size_t s = 0; s < tr->n_segs; s++) {
-        memcpy(tr->grads + tr->segs[s].offset, tr->comm_buf + w, sizeof(float) * tr->segs[s].n);
-        w += tr->segs[s].n;
+        float *g = tr->grads + tr->segs[s].offset;
+        for (size_t j = 0; j < tr->segs[s].n; j++, w++) g[j] = (float)((double)tr->fx[w] / FX_SCALE);
     }
     return FAITH_OK;
 }
@@ -340,17 +377,12 @@ static int train_step(trainer *tr, const faith_train_data *d, const int64_t *row
                       int64_t step, double *loss, faith_err *err)
 {
     build_segments(tr, d, rows, Bg);
-    for (size_t s = 0; s < tr->n_segs; s++)
-        memset(tr->grads + tr->segs[s].offset, 0, sizeof(float) * tr->segs[s].n);
+    int rc = local_pass(tr, d, rows, Bg, step, err);
     double lsum = 0, correct = 0;
-    int rc = local_pass(tr, d, rows, Bg, step, &lsum, &correct, err);
     int failed = rc < 0;
-    if (tr->c.size > 1) {
-        FAITH_TRY(allreduce_grads(tr, &lsum, &correct, &failed, err));
-        if (rc == FAITH_OK && failed)
-            return faith_err_set(err, FAITH_ERR_MPI, "training step %lld failed on another rank",
-                                 (long long)step);
-    }
+    FAITH_TRY(reduce_grads(tr, &lsum, &correct, &failed, err));
+    if (rc == FAITH_OK && failed)
+        return faith_err_set(err, FAITH_ERR_MPI, "training step %lld failed on another rank", (long long)step);
     if (rc < 0) return faith_err_prefix(err, "training step %lld: ", (long long)step);
     faith_adamw_clip(tr->grads, tr->segs, tr->n_segs, tr->o->clip);
     faith_adamw_step(tr->opt, tr->params, tr->grads, tr->segs, tr->n_segs);

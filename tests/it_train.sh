@@ -1,5 +1,6 @@
 # it_train.sh: `faith train` end to end on a tiny synthetic task: JSON config, saved checkpoint and
-# train_log.json, same seed -> same bytes (1 and 2 MPI ranks), config errors, resuming from the output.
+# train_log.json, same seed -> same bytes (1, 2 and 3 MPI ranks, 1 and 2 threads), config errors,
+# resuming from the output.
 set -euo pipefail
 
 : "${FAITH_BIN:?FAITH_BIN must point at the faith binary}"
@@ -20,8 +21,8 @@ cat >"$tmp/cfg.json" <<EOF
 EOF
 export IT_TRAIN_DIR="$tmp"
 
-"$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/a" >"$tmp/a.txt"
-"$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/b" >"$tmp/b.txt"
+"$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/a" --threads 2 >"$tmp/a.txt"
+"$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/b" --threads 1 >"$tmp/b.txt"
 cmp "$tmp/a/model.safetensors" "$tmp/b/model.safetensors"
 for f in config.json model.safetensors train_log.json vocab.txt; do
   [ -s "$tmp/a/$f" ] || { echo "it_train: $f missing from the output"; exit 1; }
@@ -66,12 +67,13 @@ grep -q "quiet" "$tmp/err.txt"
 "$FAITH_BIN" train --config "$tmp/cfg.json" --model "$tmp/a" --out "$tmp/d" --epochs 0.5 \
   --freeze-encoder >/dev/null
 
-# Same seed, same ranks, same bytes under MPI too.
+# Same seed, same bytes on any number of ranks and threads (one process above: $tmp/a).
 if command -v mpirun >/dev/null 2>&1; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-  mpirun -np 2 "$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/m1" >/dev/null
-  mpirun -np 2 "$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/m2" >/dev/null
-  cmp "$tmp/m1/model.safetensors" "$tmp/m2/model.safetensors"
+  mpirun -np 2 "$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/m1" --threads 1 >/dev/null
+  mpirun -np 3 --oversubscribe "$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/m2" --threads 1 >/dev/null
+  cmp "$tmp/a/model.safetensors" "$tmp/m1/model.safetensors"
+  cmp "$tmp/a/model.safetensors" "$tmp/m2/model.safetensors"
   grep -q '"ranks":[[:space:]]*2' "$tmp/m1/train_log.json"
 else
   echo "it_train: mpirun absent: MPI part skipped"
