@@ -47,30 +47,38 @@ struct faith_model {
     layer_acts *la;
     float *dA, *dB, *dC, *dqkv, *dF, *dS, *dh1, *dh2;
     uint64_t drop_seed;
-    int batched; /* FAITH_PRODUCTS_BATCHED: one product over the whole batch */
+    int batched; /* FAITH_PRODUCTS_BATCHED: one product per group of sequences */
     int frozen;  /* backward stops at the classification head */
 };
 
 /* ---- names and architecture ---- */
 
-const char *faith_arch_name(faith_arch a)
+/* The names of Faith's small enums: each enum's values are its table's indices. */
+static const char *const ARCH_NAMES[] = {"bert", "distilbert", "roberta"};
+static const char *const OUTPUT_NAMES[] = {"prob", "logit", "logprob"};
+static const char *const PRODUCTS_NAMES[] = {"per_sequence", "batched"};
+#define N_NAMES(t) ((int)(sizeof t / sizeof t[0]))
+
+static const char *name_of(const char *const *names, int n, int v)
 {
-    switch (a) {
-    case FAITH_ARCH_BERT: return "bert";
-    case FAITH_ARCH_DISTILBERT: return "distilbert";
-    case FAITH_ARCH_ROBERTA: return "roberta";
-    }
-    return "unknown";
+    return v >= 0 && v < n ? names[v] : "unknown";
 }
+
+/* Index of s in names, or -1. */
+static int index_of(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (s && strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
+const char *faith_arch_name(faith_arch a) { return name_of(ARCH_NAMES, N_NAMES(ARCH_NAMES), (int)a); }
 
 int faith_arch_parse(const char *name, faith_arch *out)
 {
-    for (int a = 0; a < 3; a++)
-        if (name && strcmp(name, faith_arch_name((faith_arch)a)) == 0) {
-            *out = (faith_arch)a;
-            return FAITH_OK;
-        }
-    return FAITH_ERR_ARG;
+    int i = index_of(ARCH_NAMES, N_NAMES(ARCH_NAMES), name);
+    if (i >= 0) *out = (faith_arch)i;
+    return i >= 0 ? FAITH_OK : FAITH_ERR_ARG;
 }
 
 int faith_model_config_check(const faith_model_config *c, const char *what, faith_err *err)
@@ -332,17 +340,14 @@ faith_products faith_model_products(const faith_model *m)
 
 const char *faith_products_name(faith_products p)
 {
-    return p == FAITH_PRODUCTS_BATCHED ? "batched" : "per_sequence";
+    return name_of(PRODUCTS_NAMES, N_NAMES(PRODUCTS_NAMES), (int)p);
 }
 
 int faith_products_parse(const char *name, faith_products *out)
 {
-    for (int p = 0; p < 2; p++)
-        if (name && strcmp(name, faith_products_name((faith_products)p)) == 0) {
-            *out = (faith_products)p;
-            return FAITH_OK;
-        }
-    return FAITH_ERR_ARG;
+    int i = index_of(PRODUCTS_NAMES, N_NAMES(PRODUCTS_NAMES), name);
+    if (i >= 0) *out = (faith_products)i;
+    return i >= 0 ? FAITH_OK : FAITH_ERR_ARG;
 }
 
 /* ---- workspace ---- */
@@ -774,24 +779,13 @@ int faith_model_backward(faith_model *m, const float *dlogits, float *d_word_emb
 
 /* ---- outputs and threads ---- */
 
-const char *faith_output_name(faith_output o)
-{
-    switch (o) {
-    case FAITH_OUT_PROB: return "prob";
-    case FAITH_OUT_LOGIT: return "logit";
-    case FAITH_OUT_LOGPROB: return "logprob";
-    }
-    return "unknown";
-}
+const char *faith_output_name(faith_output o) { return name_of(OUTPUT_NAMES, N_NAMES(OUTPUT_NAMES), (int)o); }
 
 int faith_output_parse(const char *s, faith_output *out)
 {
-    for (int o = 0; o < 3; o++)
-        if (s && strcmp(s, faith_output_name((faith_output)o)) == 0) {
-            *out = (faith_output)o;
-            return FAITH_OK;
-        }
-    return FAITH_ERR_ARG;
+    int i = index_of(OUTPUT_NAMES, N_NAMES(OUTPUT_NAMES), s);
+    if (i >= 0) *out = (faith_output)i;
+    return i >= 0 ? FAITH_OK : FAITH_ERR_ARG;
 }
 
 void faith_softmax_row(const float *logits, int K, double *probs)
