@@ -118,6 +118,12 @@ static void cross_entropy(const float *logits, const int32_t *label, int32_t B, 
 
 /* ---- evaluation ---- */
 
+/* Fixed-point scales of the exact sums (evaluation here, gradients in the trainer below). */
+#define FX_SCALE 17592186044416.0 /* 2^44 */
+#define FX_LOSS_SCALE 4294967296.0 /* 2^32, for the summed loss */
+#define FX_MAX 262144.0           /* 2^18 */
+#define MICRO_BATCH 8             /* sequences per micro-batch */
+
 typedef struct len_idx {
     int32_t len;
     int64_t idx;
@@ -148,7 +154,12 @@ int faith_train_evaluate(faith_model *m, const faith_train_data *d, double *acc,
 
     packed p = {0};
     float *logits = faith_xmalloc(sizeof(float) * (size_t)EVAL_MAX_ROWS * (size_t)K);
-    double sums[3] = {0, 0, 0}; /* correct, loss, failed ranks */
+    /* Per-sequence products and integer sums: an example's logits do not depend on which rank batched
+     * it with which others, and the totals not on the order they are added in, so the evaluations (and
+     * the checkpoint they choose) are the same for any rank count. */
+    faith_products saved = faith_model_products(m);
+    faith_model_set_products(m, FAITH_PRODUCTS_PER_SEQUENCE);
+    int64_t sums[3] = {0, 0, 0}; /* correct, loss in units of 2^-32, failed ranks */
     int rc = FAITH_OK;
     for (int64_t i = 0; i < mine && rc == FAITH_OK;) {
         int32_t B = 0, T = 0;
@@ -160,20 +171,26 @@ int faith_train_evaluate(faith_model *m, const faith_train_data *d, double *acc,
         }
         faith_batch fb = pack_rows(d, idx + i, B, cfg->pad_token_id, cfg->type_vocab_size > 0, &p);
         rc = faith_model_forward(m, &fb, 0, logits, err);
-        if (rc == FAITH_OK) cross_entropy(logits, p.label, B, K, 0.0, NULL, &sums[1], &sums[0]);
+        for (int32_t b = 0; rc == FAITH_OK && b < B; b++) {
+            double l = 0, ok = 0;
+            cross_entropy(logits + (size_t)b * K, p.label + b, 1, K, 0.0, NULL, &l, &ok);
+            sums[0] += (int64_t)ok;
+            sums[1] += llrint(l * FX_LOSS_SCALE);
+        }
         i += B;
     }
+    faith_model_set_products(m, saved);
     sums[2] = rc < 0;
     free(logits);
     packed_free(&p);
     free(idx);
     if (c.size > 1 &&
-        MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+        MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
         return faith_err_set(err, FAITH_ERR_MPI, "evaluation: MPI_Allreduce failed");
     if (rc < 0) return rc;
     if (sums[2] > 0) return faith_err_set(err, FAITH_ERR_MPI, "evaluation failed on another rank");
-    *acc = d->n ? sums[0] / (double)d->n : 0.0;
-    *loss = d->n ? sums[1] / (double)d->n : 0.0;
+    *acc = d->n ? (double)sums[0] / (double)d->n : 0.0;
+    *loss = d->n ? (double)sums[1] / FX_LOSS_SCALE / (double)d->n : 0.0;
     return FAITH_OK;
 }
 
@@ -293,10 +310,6 @@ static void trainer_free(trainer *tr)
  * number of threads, and the update has the same bits whatever the rank count (no float partial sums
  * are reduced across ranks). 2^44 resolves 6e-14, below a float's last bit for any gradient above
  * 1e-6; a gradient of 2^18 or more (a diverged run) is an error rather than a wrapped integer. */
-#define FX_SCALE 17592186044416.0 /* 2^44 */
-#define FX_LOSS_SCALE 4294967296.0 /* 2^32, for the summed loss */
-#define FX_MAX 262144.0           /* 2^18 */
-#define MICRO_BATCH 8             /* sequences per micro-batch */
 
 /* Add this micro-batch's gradients (in tr->grads, segments only) to the fixed-point sums. */
 static int add_fixed(trainer *tr, int64_t step, faith_err *err)

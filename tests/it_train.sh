@@ -74,6 +74,9 @@ if command -v mpirun >/dev/null 2>&1; then
   mpirun -np 3 --oversubscribe "$FAITH_BIN" train --config "$tmp/cfg.json" --out "$tmp/m2" --threads 1 >/dev/null
   cmp "$tmp/a/model.safetensors" "$tmp/m1/model.safetensors"
   cmp "$tmp/a/model.safetensors" "$tmp/m2/model.safetensors"
+  # and the same evaluations, losses included, to the last digit
+  [ "$(grep '"dev_' "$tmp/a/train_log.json")" = "$(grep '"dev_' "$tmp/m2/train_log.json")" ] \
+    || { echo "it_train: evaluations differ between 1 and 3 ranks"; exit 1; }
   grep -q '"ranks":[[:space:]]*2' "$tmp/m1/train_log.json"
 else
   echo "it_train: mpirun absent: MPI part skipped"
