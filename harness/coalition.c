@@ -179,6 +179,19 @@ int faith_replace_resolve(const faith_replace *r, const faith_env *env, int32_t 
 
 /* ---- coalition values ---- */
 
+int32_t faith_coalition_begin(const faith_item *it, float *scores, faith_explain_extra *extra, int32_t **feat)
+{
+    memset(scores, 0, (size_t)it->n * sizeof *scores);
+    if (extra) extra->completeness_gap = extra->delta_f = NAN;
+    *feat = faith_xmalloc((size_t)(it->n > 0 ? it->n : 1) * sizeof **feat);
+    int32_t d = faith_coalition_features(it, *feat);
+    if (d == 0) {
+        free(*feat);
+        *feat = NULL;
+    }
+    return d;
+}
+
 int32_t faith_coalition_features(const faith_item *it, int32_t *feat)
 {
     int32_t d = 0;

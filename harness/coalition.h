@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "error.h"
+#include "explainer.h"
 #include "item.h"
 #include "rng.h"
 
@@ -69,6 +70,12 @@ int32_t faith_perturb_tokens(int32_t n, const int32_t *ids, const int32_t *type_
                              const uint8_t *remove, int32_t fill, int32_t *out_ids, int32_t *out_types);
 
 /* ---- features and coalition values ---- */
+
+/* The start every perturbation explainer shares: scores (it->n) zeroed, extra's completeness gap
+ * and delta_f NaN (an explainer with an efficiency property fills them), and the item's features in
+ * a new array *feat (free it). Returns their count d; when d is 0 there is nothing to perturb and
+ * *feat is NULL. */
+int32_t faith_coalition_begin(const faith_item *it, float *scores, faith_explain_extra *extra, int32_t **feat);
 
 /* Positions of the non-special tokens of it into feat (it->n entries of room); returns their
  * count d. Special tokens are never removed. */

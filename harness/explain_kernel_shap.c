@@ -46,13 +46,10 @@ static int kshap_explain(void *state, const faith_env *env, const faith_item *it
                          faith_explain_extra *extra, faith_err *err)
 {
     const kshap_state *s = state;
-    memset(scores, 0, (size_t)it->n * sizeof *scores);
-    if (extra) extra->completeness_gap = extra->delta_f = NAN;
-    int32_t *feat = faith_xmalloc((size_t)(it->n > 0 ? it->n : 1) * sizeof *feat);
-    int32_t d = faith_coalition_features(it, feat);
-    if (d == 0) {
+    int32_t *feat;
+    int32_t d = faith_coalition_begin(it, scores, extra, &feat);
+    if (d == 0) { /* efficiency holds trivially: nothing to share out */
         if (extra) extra->delta_f = extra->completeness_gap = 0.0;
-        free(feat);
         return FAITH_OK;
     }
     faith_rng rng;

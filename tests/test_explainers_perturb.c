@@ -600,6 +600,28 @@ static const char *const DET_NAMES[] = {"occlusion", "lime", "kernel_shap", "sha
 static const char *const DET_CFGS[] = {NULL, "{\"samples\":60}", "{\"samples\":50}",
                                        "{\"samples\":6}"};
 
+/* An input of special tokens only has nothing to perturb: zero scores and no model call; the Shapley
+ * estimators report efficiency trivially (delta_f = gap = 0), LIME leaves them unset (NaN). */
+static void test_no_features(void **state)
+{
+    (void)state;
+    faith_model *m = random_distilbert();
+    for (int k = 1; k < 4; k++) {
+        faith_explainer *e = make(DET_NAMES[k], DET_CFGS[k]);
+        fixture f;
+        fixture_init(&f, m, 0, TOKS, 42, FAITH_OUT_LOGIT, 0);
+        float s[2] = {7.0f, -7.0f};
+        faith_explain_extra ex;
+        explain(e, &f, s, &ex);
+        assert_true(s[0] == 0.0f && s[1] == 0.0f);
+        assert_int_equal(f.cost.sequences, 0);
+        if (k == 1) assert_true(isnan(ex.delta_f) && isnan(ex.completeness_gap));
+        else assert_true(ex.delta_f == 0.0 && ex.completeness_gap == 0.0);
+        faith_explainer_free(e);
+    }
+    faith_model_free(m);
+}
+
 /* Same seed and example id: identical bits whatever was explained before (another rank's order). */
 static void test_rank_independence(void **state)
 {
@@ -732,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_linear_model_exact_shapley),
         cmocka_unit_test(test_kernel_shap_matches_enumeration_on_distilbert),
         cmocka_unit_test(test_one_and_no_feature),
+        cmocka_unit_test(test_no_features),
         cmocka_unit_test(test_rank_independence),
         cmocka_unit_test(test_budget_and_thread_independence),
         cmocka_unit_test(test_random_explainer_seeded_per_example),
