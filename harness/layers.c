@@ -34,6 +34,16 @@ static int group_size(const faith_rows *r)
     return g < 1 ? 1 : g;
 }
 
+static int n_groups(const faith_rows *r) { return (r->B + group_size(r) - 1) / group_size(r); }
+
+/* First row and row count of group g. */
+static void group_rows(const faith_rows *r, int g, size_t *row0, int *rows)
+{
+    int G = group_size(r), b0 = g * G, nb = r->B - b0 < G ? r->B - b0 : G;
+    *row0 = (size_t)b0 * r->T;
+    *rows = nb * r->T;
+}
+
 /* Products run one sequence (per-sequence) or one group of sequences (batched) per OpenMP
  * iteration: OpenBLAS (OpenMP build) then runs each sgemm single-threaded, so which thread computes
  * a row, and how many threads there are, cannot change its bits. */
@@ -41,12 +51,12 @@ void faith_linear_forward(float *out, const float *inp, const float *w, const fl
                           const faith_rows *r, int IN, int OUT)
 {
     if (!r->per_seq) {
-        int G = group_size(r), ng = (r->B + G - 1) / G;
 #pragma omp parallel for schedule(dynamic)
-        for (int g = 0; g < ng; g++) {
-            int b0 = g * G, nb = r->B - b0 < G ? r->B - b0 : G;
-            size_t o = (size_t)b0 * r->T;
-            product(out + o * OUT, inp + o * IN, w, bias, nb * r->T, IN, OUT);
+        for (int g = 0; g < n_groups(r); g++) {
+            size_t o;
+            int n;
+            group_rows(r, g, &o, &n);
+            product(out + o * OUT, inp + o * IN, w, bias, n, IN, OUT);
         }
         return;
     }
@@ -65,13 +75,13 @@ void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *do
     int N = r->B * r->T;
     float beta = accumulate ? 1.0f : 0.0f;
     if (dinp && !r->per_seq) {
-        int G = group_size(r), ng = (r->B + G - 1) / G;
 #pragma omp parallel for schedule(dynamic)
-        for (int g = 0; g < ng; g++) {
-            int b0 = g * G, nb = r->B - b0 < G ? r->B - b0 : G;
-            size_t o = (size_t)b0 * r->T;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * r->T, IN, OUT, 1.0f, dout + o * OUT, OUT, w,
-                        IN, beta, dinp + o * IN, IN);
+        for (int g = 0; g < n_groups(r); g++) {
+            size_t o;
+            int n;
+            group_rows(r, g, &o, &n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, IN, OUT, 1.0f, dout + o * OUT, OUT, w, IN,
+                        beta, dinp + o * IN, IN);
         }
     }
     if (dinp && r->per_seq) {
