@@ -102,3 +102,22 @@ int faith_attn_run(const faith_env *env, const faith_item *it, int backward, fai
     env->cost->backward++;
     return FAITH_OK;
 }
+
+int faith_attn_layer_maps(const faith_env *env, const faith_item *it, int grad_weighted, double *maps,
+                          faith_err *err)
+{
+    const faith_model_config *cfg = faith_model_cfg(env->model);
+    int32_t L = cfg->n_layers, NH = cfg->n_heads, T = it->n;
+    size_t tt = (size_t)T * T;
+    FAITH_TRY(faith_attn_run(env, it, grad_weighted, err));
+    for (int32_t l = 0; l < L; l++) {
+        const float *attn = faith_model_attention(env->model, l);
+        const float *grad = grad_weighted ? faith_model_attention_grad(env->model, l) : NULL;
+        if (!attn || (grad_weighted && !grad))
+            return faith_err_set(err, FAITH_ERR_INTERNAL, "model kept no attention%s for layer %d",
+                                 grad_weighted ? " or attention gradient" : "", (int)l);
+        if (grad_weighted) faith_attn_grad_weighted(attn, grad, NH, T, maps + (size_t)l * tt);
+        else faith_attn_head_mean(attn, NH, T, NULL, 0, maps + (size_t)l * tt);
+    }
+    return FAITH_OK;
+}

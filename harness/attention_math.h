@@ -30,4 +30,10 @@ void faith_attn_relevance(const double *Abar, int32_t L, int32_t T, double *R);
  * attention (and attention gradient) buffers hold (1, NH, n, n) per layer. */
 int faith_attn_run(const faith_env *env, const faith_item *it, int backward, faith_err *err);
 
+/* One (T, T) map per layer of example it into maps (L, T, T), first layer first, after
+ * faith_attn_run: the head-averaged attention, or with grad_weighted Chefer et al.'s weight
+ * (faith_attn_grad_weighted, which needs the backward). */
+int faith_attn_layer_maps(const faith_env *env, const faith_item *it, int grad_weighted, double *maps,
+                          faith_err *err);
+
 #endif

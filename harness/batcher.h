@@ -23,14 +23,14 @@ int faith_run_logits(faith_model *m, int64_t token_budget, int32_t n, const int3
                      const int32_t *const *type_ids, const int32_t *len, float *logits,
                      faith_cost *cost, faith_err *err);
 
-/* For each of n sequences, the value of output `out` for class target and its gradient with
- * respect to the word-embedding vectors: values (n), grads[i] (len[i], C). embeds[i] (len[i], C)
- * replaces the word-embedding lookup for sequence i (embeds NULL or entry NULL: lookup). Batched by
- * token budget like faith_run_logits. Adds to cost. */
 /* The budget gradient explainers pass to faith_run_grads for an environment's token_budget
  * (<= 0: the default): token_budget / FAITH_GRAD_BUDGET_DIVISOR, at least 1. */
 int64_t faith_grad_budget(int64_t token_budget);
 
+/* For each of n sequences, the value of output `out` for class target and its gradient with
+ * respect to the word-embedding vectors: values (n), grads[i] (len[i], C). embeds[i] (len[i], C)
+ * replaces the word-embedding lookup for sequence i (embeds NULL or entry NULL: lookup). Batched by
+ * token budget like faith_run_logits. Adds to cost. */
 int faith_run_grads(faith_model *m, int64_t token_budget, int32_t n, const int32_t *const *ids,
                     const int32_t *const *type_ids, const int32_t *len, const float *const *embeds,
                     int32_t target, faith_output out, double *values, float *const *grads,

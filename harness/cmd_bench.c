@@ -1,6 +1,7 @@
 /* cmd_bench.c: `faith bench`: this machine's sgemm peak, then the model's forward and
  * forward+backward throughput, achieved GFLOP/s, share of peak and peak RSS; optionally PyTorch. */
 #include <cblas.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +48,22 @@ static void model_flops(const faith_model_config *c, int B, int T, double *lin, 
     *att = c->n_layers * 4.0 * B * (double)T * T * C;
 }
 
-/* PyTorch references of the same shapes, one intra-op thread: torch's fused encoder
- * (nn.TransformerEncoderLayer, post-LN with GELU like BERT; in eval it takes the native fast path) and
- * the module structure Hugging Face's BertLayer runs, written with torch.nn.functional (transformers
- * itself is not packaged in Debian). Each prints forward and forward+backward sequences/s. */
+/* PyTorch references of the same classifier, one intra-op thread: embeddings (word + position +
+ * type, LayerNorm), the encoder, then pooler (tanh) and classifier, as BertForSequenceClassification.
+ * The encoder is either torch's fused one (nn.TransformerEncoderLayer, post-LN with GELU like BERT; in
+ * eval it takes the native fast path) or the module structure Hugging Face's BertLayer runs, written
+ * with torch.nn.functional (transformers itself is not packaged in Debian). Timing follows the C side:
+ * the fastest of `rounds` rounds, each of `it` calls or, with it 0, of enough calls for about 0.2 s.
+ * The backward is the gradient of logit 0 wrt the word embeddings, parameters frozen, as Faith's. */
 static const char *TORCH_SCRIPT =
     "import math, sys, time, torch\n"
     "import torch.nn.functional as F\n"
     "torch.set_num_threads(1)\n"
-    "L, C, H, FF, V, B, T, it = map(int, sys.argv[1:9])\n"
-    "emb = torch.nn.Embedding(V, C)\n"
+    "L, C, H, FF, V, P, K, B, T, it, rounds = map(int, sys.argv[1:12])\n"
     "ids = torch.randint(3, V, (B, T))\n"
+    "pos, typ = torch.arange(T).expand(B, T), torch.zeros(B, T, dtype=torch.long)\n"
+    "wte, wpe, wtt = torch.nn.Embedding(V, C), torch.nn.Embedding(P, C), torch.nn.Embedding(2, C)\n"
+    "eln, pool, cls = torch.nn.LayerNorm(C), torch.nn.Linear(C, C), torch.nn.Linear(C, K)\n"
     "layer = lambda: torch.nn.TransformerEncoderLayer(C, H, FF, dropout=0.0, activation='gelu', batch_first=True)\n"
     "fused = torch.nn.Sequential(*[layer() for _ in range(L)]).eval()\n"
     "class HFLayer(torch.nn.Module):\n"
@@ -75,29 +81,47 @@ static const char *TORCH_SCRIPT =
     "        h = s.ln1(s.o(c) + x)\n"
     "        return s.ln2(s.out(F.gelu(s.i(h))) + h)\n"
     "hf = torch.nn.ModuleList([HFLayer() for _ in range(L)]).eval()\n"
+    "for mod in (wte, wpe, wtt, eln, pool, cls, fused, hf): mod.requires_grad_(False)\n"
     "mask = torch.zeros(B, 1, 1, T)\n"
     "def run_hf(x):\n"
     "    for l in hf: x = l(x, mask)\n"
     "    return x\n"
-    "def bench(f, params):\n"
-    "    with torch.no_grad():\n"
-    "        f(emb(ids))\n"
-    "        t = time.time()\n"
-    "        for _ in range(it): f(emb(ids))\n"
-    "        fwd = B * it / (time.time() - t)\n"
-    "    for p in params: p.requires_grad_(False)\n"
-    "    t = time.time()\n"
-    "    for _ in range(it):\n"
-    "        x = emb(ids).detach().requires_grad_(True)\n"
+    "def classifier(enc):\n"
+    "    return lambda x: cls(torch.tanh(pool(enc(eln(x + wpe(pos) + wtt(typ)))[:, 0])))\n"
+    "used = []\n"
+    "def timed(step):\n"
+    "    step()\n"
+    "    n = it\n"
+    "    if n == 0:\n"
+    "        n = 1\n"
+    "        while True:\n"
+    "            t = time.perf_counter()\n"
+    "            for _ in range(n): step()\n"
+    "            dt = time.perf_counter() - t\n"
+    "            if dt >= 0.05: break\n"
+    "            n *= 2\n"
+    "        n = max(1, int(n * 0.2 / dt))\n"
+    "    best, wall, cpu = math.inf, time.perf_counter(), time.process_time()\n"
+    "    for _ in range(rounds):\n"
+    "        t = time.perf_counter()\n"
+    "        for _ in range(n): step()\n"
+    "        best = min(best, (time.perf_counter() - t) / n)\n"
+    "    used.append((time.process_time() - cpu) / (time.perf_counter() - wall))\n"
+    "    return B / best\n"
+    "def bench(f):\n"
+    "    with torch.no_grad(): fwd = timed(lambda: f(wte(ids)))\n"
+    "    def step():\n"
+    "        x = wte(ids).detach().requires_grad_(True)\n"
     "        f(x)[:, 0].sum().backward()\n"
-    "    return fwd, B * it / (time.time() - t)\n"
-    "a = bench(fused, fused.parameters())\n"
-    "b = bench(run_hf, hf.parameters())\n"
-    "print(f'{a[0]} {a[1]} {b[0]} {b[1]}')\n";
+    "    return fwd, timed(step)\n"
+    "a = bench(classifier(fused))\n"
+    "b = bench(classifier(run_hf))\n"
+    "print(f'{a[0]} {a[1]} {b[0]} {b[1]} {max(used)}')\n";
 
-/* fwd[0], bwd[0]: torch's fused encoder; fwd[1], bwd[1]: the Hugging Face module structure. */
-static int torch_bench(const faith_model_config *c, int B, int T, int iters, double fwd[2], double bwd[2], char *why,
-                       size_t cap)
+/* fwd[0], bwd[0]: torch's fused encoder; fwd[1], bwd[1]: the Hugging Face module structure; *cores:
+ * the most CPU time per wall-clock second any of the four measurements took (1.0: one core). */
+static int torch_bench(const faith_model_config *c, int B, int T, int iters, int rounds, double fwd[2],
+                       double bwd[2], double *cores, char *why, size_t cap)
 {
     const char *env = getenv("FAITH_PYTHON");
     const char *cands[] = {env ? env : "python3", "python3", "/usr/bin/python3"};
@@ -119,25 +143,84 @@ static int torch_bench(const faith_model_config *c, int B, int T, int iters, dou
         return -1;
     }
     close(fd);
-    snprintf(cmd, sizeof cmd, "%s %s %d %d %d %d %d %d %d %d", py, path, c->n_layers, c->d_model, c->n_heads,
-             c->d_ffn, c->vocab_size, B, T, iters);
+    /* One thread means one thread in every pool torch can reach: torch.set_num_threads covers its
+     * OpenMP pool, but Debian's torch does its matrix products in the system BLAS (OpenBLAS's pthread
+     * build by default), whose own pool would otherwise take every core. */
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 BLIS_NUM_THREADS=1 "
+             "%s %s %d %d %d %d %d %d %d %d %d %d %d", py, path, c->n_layers, c->d_model,
+             c->n_heads, c->d_ffn, c->vocab_size, c->max_pos, c->n_classes, B, T, iters, rounds);
     FILE *p = popen(cmd, "r");
-    int ok = p && fscanf(p, "%lf %lf %lf %lf", &fwd[0], &bwd[0], &fwd[1], &bwd[1]) == 4;
+    int ok = p && fscanf(p, "%lf %lf %lf %lf %lf", &fwd[0], &bwd[0], &fwd[1], &bwd[1], cores) == 5;
     if (p) pclose(p);
     unlink(path);
     if (!ok) snprintf(why, cap, "the PyTorch script failed (%s)", py);
     return ok ? 0 : -1;
 }
 
+/* One timed call: a forward, or with dl set a forward that keeps activations plus the backward. */
+typedef struct bench_ctx {
+    faith_model *m;
+    const faith_batch *batch;
+    float *logits, *dl, *dwe;
+} bench_ctx;
+
+static int step(bench_ctx *x, faith_err *err)
+{
+    if (!x->dl) return faith_model_forward(x->m, x->batch, 0, x->logits, err);
+    FAITH_TRY(faith_model_forward(x->m, x->batch, FAITH_FWD_KEEP_ACTS, x->logits, err));
+    return faith_model_backward(x->m, x->dl, x->dwe, err);
+}
+
+/* Seconds per call: the fastest of `rounds` rounds of `iters` calls each. With iters 0 a round is
+ * sized to last about 0.2 s, so a call of a few microseconds is not lost in the clock's resolution;
+ * the fastest round is the one least disturbed by whatever else the machine is doing. A first,
+ * untimed call grows the workspace. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+/* *cores: CPU seconds per wall-clock second over the timed rounds (1.0: one core busy). */
+static int best_time(int (*f)(bench_ctx *, faith_err *), bench_ctx *x, int64_t iters, int rounds, double *sec,
+                     double *cores, faith_err *err)
+{
+    FAITH_TRY(f(x, err));
+    if (iters == 0) {
+        double dt;
+        for (iters = 1;; iters *= 2) {
+            double t = now();
+            for (int64_t i = 0; i < iters; i++) FAITH_TRY(f(x, err));
+            if ((dt = now() - t) >= 0.05) break;
+        }
+        iters = (int64_t)((double)iters * 0.2 / dt);
+        if (iters < 1) iters = 1;
+    }
+    double best = 1e30, wall = now(), cpu = cpu_seconds();
+    for (int r = 0; r < rounds; r++) {
+        double t = now();
+        for (int64_t i = 0; i < iters; i++) FAITH_TRY(f(x, err));
+        t = (now() - t) / (double)iters;
+        best = t < best ? t : best;
+    }
+    *sec = best;
+    *cores = (cpu_seconds() - cpu) / (now() - wall);
+    return FAITH_OK;
+}
+
 static int run(faith_opt *o, int no, faith_err *err)
 {
     const char *dir = faith_opt_str(o, no, "model", NULL);
     if (!dir) return faith_err_set(err, FAITH_ERR_ARG, "bench: --model DIR is required");
-    int64_t T, B, th, iters;
+    int64_t T, B, th, iters, rounds;
     FAITH_TRY(faith_opt_int(o, no, "seq", 128, 1, 1 << 16, &T, err));
     FAITH_TRY(faith_opt_int(o, no, "batch", 32, 1, 1 << 16, &B, err));
     FAITH_TRY(faith_opt_int(o, no, "threads", 0, 0, 1024, &th, err));
-    FAITH_TRY(faith_opt_int(o, no, "iters", 3, 1, 1 << 20, &iters, err));
+    FAITH_TRY(faith_opt_int(o, no, "iters", 0, 1, 1 << 20, &iters, err));
+    FAITH_TRY(faith_opt_int(o, no, "rounds", 5, 1, 1000, &rounds, err));
     faith_products prod = FAITH_PRODUCTS_PER_SEQUENCE;
     const char *pname = faith_opt_str(o, no, "products", "per_sequence");
     if (faith_products_parse(pname, &prod) < 0)
@@ -175,20 +258,12 @@ static int run(faith_opt *o, int no, faith_err *err)
     float *dwe = faith_xmalloc(sizeof(float) * N * (size_t)c->d_model);
     for (int64_t b = 0; b < B; b++) dl[b * c->n_classes] = 1.0f;
     faith_batch batch = {(int32_t)B, (int32_t)T, ids, NULL, len, NULL};
-    double peak = sgemm_peak(1536), lin, att;
+    double peak = sgemm_peak(1536), lin, att, tf = 0, tb = 0;
     model_flops(c, (int)B, (int)T, &lin, &att);
-    int rc = faith_model_forward(m, &batch, 0, logits, err); /* warm-up: grows the workspace */
-    double t = now();
-    for (int64_t i = 0; i < iters && rc == FAITH_OK; i++) rc = faith_model_forward(m, &batch, 0, logits, err);
-    double tf = (now() - t) / (double)iters;
-    if (rc == FAITH_OK) rc = faith_model_forward(m, &batch, FAITH_FWD_KEEP_ACTS, logits, err);
-    if (rc == FAITH_OK) rc = faith_model_backward(m, dl, dwe, err);
-    t = now();
-    for (int64_t i = 0; i < iters && rc == FAITH_OK; i++) {
-        rc = faith_model_forward(m, &batch, FAITH_FWD_KEEP_ACTS, logits, err);
-        if (rc == FAITH_OK) rc = faith_model_backward(m, dl, dwe, err);
-    }
-    double tb = (now() - t) / (double)iters;
+    bench_ctx fx = {m, &batch, logits, NULL, NULL}, bx = {m, &batch, logits, dl, dwe};
+    double cores_f = 0, cores_b = 0, cores_torch = 0;
+    int rc = best_time(step, &fx, iters, (int)rounds, &tf, &cores_f, err);
+    if (rc == FAITH_OK) rc = best_time(step, &bx, iters, (int)rounds, &tb, &cores_b, err);
     if (rc == FAITH_OK) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
@@ -197,20 +272,40 @@ static int run(faith_opt *o, int no, faith_err *err)
         double sf = (double)B / tf, sb = (double)B / tb, tsf[2] = {0, 0}, tsb[2] = {0, 0};
         char why[256] = "";
         int torch = faith_opt_flag(o, no, "torch");
-        int have_torch = torch && torch_bench(c, (int)B, (int)T, (int)iters, tsf, tsb, why, sizeof why) == 0;
+        int have_torch =
+            torch && torch_bench(c, (int)B, (int)T, (int)iters, (int)rounds, tsf, tsb, &cores_torch, why, sizeof why) == 0;
         if (faith_opt_flag(o, no, "json")) {
-            printf("{\"products\":\"%s\",\"openblas_core\":\"%s\",\"threads\":%d,\"batch\":%lld,\"seq\":%lld,\"sgemm_peak_gflops\":%.2f,\"fwd_seq_per_s\":%.3f,"
-                   "\"fwd_gflops\":%.2f,\"fwd_pct_peak\":%.1f,\"fwdbwd_seq_per_s\":%.3f,\"fwdbwd_gflops\":%.2f,"
-                   "\"fwdbwd_pct_peak\":%.1f,\"peak_rss_mb\":%.1f",
-                   faith_products_name(prod), openblas_get_corename(), faith_get_threads(), (long long)B, (long long)T, peak, sf, gf, 100 * gf / peak, sb, gb,
-                   100 * gb / peak, ru.ru_maxrss / 1024.0);
-            if (have_torch)
-                printf(",\"torch_fwd_seq_per_s\":%.3f,\"torch_fwdbwd_seq_per_s\":%.3f,\"fwd_ratio_vs_torch\":%.3f,"
-                       "\"fwdbwd_ratio_vs_torch\":%.3f,\"torch_hf_fwd_seq_per_s\":%.3f,\"torch_hf_fwdbwd_seq_per_s\":%.3f,"
-                       "\"fwd_ratio_vs_torch_hf\":%.3f,\"fwdbwd_ratio_vs_torch_hf\":%.3f",
-                       tsf[0], tsb[0], sf / tsf[0], sb / tsb[0], tsf[1], tsb[1], sf / tsf[1], sb / tsb[1]);
-            else if (torch) printf(",\"torch_error\":\"%s\"", why);
-            printf("}\n");
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "products", faith_products_name(prod));
+            cJSON_AddStringToObject(j, "openblas_core", openblas_get_corename());
+            cJSON_AddNumberToObject(j, "threads", faith_get_threads());
+            cJSON_AddNumberToObject(j, "batch", (double)B);
+            cJSON_AddNumberToObject(j, "seq", (double)T);
+            cJSON_AddNumberToObject(j, "sgemm_peak_gflops", peak);
+            cJSON_AddNumberToObject(j, "fwd_seq_per_s", sf);
+            cJSON_AddNumberToObject(j, "fwd_gflops", gf);
+            cJSON_AddNumberToObject(j, "fwd_pct_peak", 100 * gf / peak);
+            cJSON_AddNumberToObject(j, "fwdbwd_seq_per_s", sb);
+            cJSON_AddNumberToObject(j, "fwdbwd_gflops", gb);
+            cJSON_AddNumberToObject(j, "fwdbwd_pct_peak", 100 * gb / peak);
+            cJSON_AddNumberToObject(j, "peak_rss_mb", ru.ru_maxrss / 1024.0);
+            cJSON_AddNumberToObject(j, "cores_used", cores_f > cores_b ? cores_f : cores_b);
+            if (have_torch) {
+                cJSON_AddNumberToObject(j, "torch_fwd_seq_per_s", tsf[0]);
+                cJSON_AddNumberToObject(j, "torch_fwdbwd_seq_per_s", tsb[0]);
+                cJSON_AddNumberToObject(j, "fwd_ratio_vs_torch", sf / tsf[0]);
+                cJSON_AddNumberToObject(j, "fwdbwd_ratio_vs_torch", sb / tsb[0]);
+                cJSON_AddNumberToObject(j, "torch_hf_fwd_seq_per_s", tsf[1]);
+                cJSON_AddNumberToObject(j, "torch_hf_fwdbwd_seq_per_s", tsb[1]);
+                cJSON_AddNumberToObject(j, "fwd_ratio_vs_torch_hf", sf / tsf[1]);
+                cJSON_AddNumberToObject(j, "fwdbwd_ratio_vs_torch_hf", sb / tsb[1]);
+                cJSON_AddNumberToObject(j, "torch_cores_used", cores_torch);
+            } else if (torch)
+                cJSON_AddStringToObject(j, "torch_error", why);
+            char *text = cJSON_PrintUnformatted(j);
+            printf("%s\n", text ? text : "{}");
+            cJSON_free(text);
+            cJSON_Delete(j);
         } else {
             printf("model      %s, %d layers, hidden %d, %d heads, ffn %d; batch %lld x seq %lld; %d thread(s); "
                    "%s products\n",
@@ -220,10 +315,12 @@ static int run(faith_opt *o, int no, faith_err *err)
             printf("forward    %.2f seq/s  %.1f GFLOP/s  %.0f%% of peak\n", sf, gf, 100 * gf / peak);
             printf("fwd+bwd    %.2f seq/s  %.1f GFLOP/s  %.0f%% of peak (gradient wrt word embeddings)\n", sb, gb,
                    100 * gb / peak);
-            printf("peak RSS   %.1f MB\n", ru.ru_maxrss / 1024.0);
+            printf("peak RSS   %.1f MB; %.2f cores busy while timed\n", ru.ru_maxrss / 1024.0,
+                   cores_f > cores_b ? cores_f : cores_b);
             if (have_torch) {
                 printf("torch      fused encoder: forward %.2f seq/s (faith %.2fx), fwd+bwd %.2f seq/s (faith %.2fx); "
-                       "1 intra-op thread\n", tsf[0], sf / tsf[0], tsb[0], sb / tsb[0]);
+                       "one thread in every pool (%.2f cores busy)\n",
+                       tsf[0], sf / tsf[0], tsb[0], sb / tsb[0], cores_torch);
                 printf("torch      Hugging Face BertLayer structure: forward %.2f seq/s (faith %.2fx), fwd+bwd %.2f "
                        "seq/s (faith %.2fx)\n", tsf[1], sf / tsf[1], tsb[1], sb / tsb[1]);
             }
@@ -247,7 +344,8 @@ int faith_cmd_bench(int argc, char **argv)
         {"batch", "B", "sequences per batch (default 32)", 0, 0, NULL, NULL},
         {"threads", "N", "threads (default: OMP_NUM_THREADS, else every core)", 0, 0, NULL, NULL},
         {"products", "P", "per_sequence (default, as explainers run) or batched (one product per group of sequences)", 0, 0, NULL, NULL},
-        {"iters", "N", "timed iterations (default 3)", 0, 0, NULL, NULL},
+        {"iters", "N", "calls per timed round (default: enough for about 0.2 s)", 0, 0, NULL, NULL},
+        {"rounds", "R", "timed rounds; the fastest is reported (default 5)", 0, 0, NULL, NULL},
         {"json", NULL, "print one JSON object", 0, 0, NULL, NULL},
         {"torch", NULL, "also time an equivalent PyTorch encoder (1 thread) via python3", 0, 0, NULL, NULL},
     };

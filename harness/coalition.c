@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "batcher.h"
+#include "params.h"
 
 /* ---- mask sets ---- */
 
@@ -154,6 +155,24 @@ cJSON *faith_replace_json(const faith_replace *r)
     return cJSON_CreateString(REPLACE_NAMES[r->kind]);
 }
 
+int faith_sampling_params_parse(const char *owner, const cJSON *params, int64_t def, int64_t max, int auto_ok,
+                                faith_sampling_params *out, faith_err *err)
+{
+    const cJSON *v = params ? cJSON_GetObjectItemCaseSensitive(params, "samples") : NULL;
+    out->samples = 0;
+    if (!(auto_ok && cJSON_IsString(v) && strcmp(v->valuestring, "auto") == 0))
+        FAITH_TRY(faith_params_int(owner, params, "samples", def, 1, max, &out->samples, err));
+    faith_replace mask = {FAITH_REPLACE_MASK, -1};
+    return faith_replace_parse(owner, params, "mask_token", mask, &out->mask_token, err);
+}
+
+void faith_sampling_params_json(const faith_sampling_params *p, cJSON *o)
+{
+    if (p->samples > 0) cJSON_AddNumberToObject(o, "samples", (double)p->samples);
+    else cJSON_AddStringToObject(o, "samples", "auto");
+    cJSON_AddItemToObject(o, "mask_token", faith_replace_json(&p->mask_token));
+}
+
 int faith_replace_resolve(const faith_replace *r, const faith_env *env, int32_t *id, faith_err *err)
 {
     int32_t v = -1;
@@ -190,6 +209,20 @@ int32_t faith_coalition_begin(const faith_item *it, float *scores, faith_explain
         *feat = NULL;
     }
     return d;
+}
+
+void faith_coalition_shapley_scores(int32_t d, const int32_t *feat, const double *phi, double delta,
+                                    float *scores, faith_explain_extra *extra)
+{
+    double sum = 0.0;
+    for (int32_t j = 0; j < d; j++) {
+        scores[feat[j]] = (float)phi[j];
+        sum += scores[feat[j]];
+    }
+    if (extra) {
+        extra->delta_f = delta;
+        extra->completeness_gap = fabs(sum - delta);
+    }
 }
 
 int32_t faith_coalition_features(const faith_item *it, int32_t *feat)

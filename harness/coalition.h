@@ -60,6 +60,20 @@ cJSON *faith_replace_json(const faith_replace *r);
  * has no such special token or the id is outside the model's vocabulary. */
 int faith_replace_resolve(const faith_replace *r, const faith_env *env, int32_t *id, faith_err *err);
 
+/* The parameters every sampling explainer takes: how many samples (coalitions or permutations)
+ * and what a removed token becomes. */
+typedef struct faith_sampling_params {
+    int64_t samples;          /* 0 means "auto" where the explainer allows it */
+    faith_replace mask_token; /* default: the tokenizer's mask token */
+} faith_sampling_params;
+
+/* Parse params.samples (an integer in [1, max], absent gives def; with auto_ok the string "auto"
+ * gives 0, as does absence when def is 0) and params.mask_token. Errors name "<owner>.params.<key>". */
+int faith_sampling_params_parse(const char *owner, const cJSON *params, int64_t def, int64_t max, int auto_ok,
+                                faith_sampling_params *out, faith_err *err);
+/* Add the resolved parameters to the JSON object o. */
+void faith_sampling_params_json(const faith_sampling_params *p, cJSON *o);
+
 /* ---- the token-level perturbation builder (explainers here, metrics in metrics/perturb.c) ---- */
 
 /* The sequence (ids, type_ids, special; n tokens) with every position flagged in remove replaced by
@@ -76,6 +90,12 @@ int32_t faith_perturb_tokens(int32_t n, const int32_t *ids, const int32_t *type_
  * a new array *feat (free it). Returns their count d; when d is 0 there is nothing to perturb and
  * *feat is NULL. */
 int32_t faith_coalition_begin(const faith_item *it, float *scores, faith_explain_extra *extra, int32_t **feat);
+
+/* The end every Shapley explainer shares: scores of the d features feat from their values phi, and
+ * with extra the efficiency check, delta_f = delta = v(all) - v(none) and the gap between it and the
+ * scores' sum. d may be 0 (nothing to share out: delta 0, gap 0). */
+void faith_coalition_shapley_scores(int32_t d, const int32_t *feat, const double *phi, double delta,
+                                    float *scores, faith_explain_extra *extra);
 
 /* Positions of the non-special tokens of it into feat (it->n entries of room); returns their
  * count d. Special tokens are never removed. */

@@ -12,25 +12,14 @@ static int axg_explain(void *state, const faith_env *env, const faith_item *it, 
 {
     (void)state;
     (void)extra;
-    const faith_model_config *cfg = faith_model_cfg(env->model);
-    int32_t L = cfg->n_layers, NH = cfg->n_heads, T = it->n;
+    int32_t L = faith_model_cfg(env->model)->n_layers, T = it->n;
     size_t tt = (size_t)T * T;
-    FAITH_TRY(faith_attn_run(env, it, 1, err));
     double *Abar = faith_xmalloc((size_t)L * tt * sizeof(double)), *R = faith_xmalloc(tt * sizeof(double));
-    int rc = FAITH_OK;
-    for (int32_t l = 0; l < L; l++) {
-        const float *attn = faith_model_attention(env->model, l);
-        const float *grad = faith_model_attention_grad(env->model, l);
-        if (!attn || !grad) {
-            rc = faith_err_set(err, FAITH_ERR_INTERNAL,
-                               "model kept no attention or attention gradient for layer %d", (int)l);
-            goto cleanup;
-        }
-        faith_attn_grad_weighted(attn, grad, NH, T, Abar + (size_t)l * tt);
+    int rc = faith_attn_layer_maps(env, it, 1, Abar, err);
+    if (rc == FAITH_OK) {
+        faith_attn_relevance(Abar, L, T, R);
+        for (int32_t t = 0; t < T; t++) scores[t] = (float)R[t];
     }
-    faith_attn_relevance(Abar, L, T, R);
-    for (int32_t t = 0; t < T; t++) scores[t] = (float)R[t];
-cleanup:
     free(Abar);
     free(R);
     return rc;

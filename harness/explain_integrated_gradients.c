@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "batcher.h"
+#include "embed_points.h"
 #include "explainer.h"
 #include "params.h"
 
@@ -112,9 +113,9 @@ static cJSON *ig_params(const void *state)
     return j;
 }
 
-/* x (n, C): the example's word embeddings; xb (n, C): the baseline, which keeps special tokens. */
-static int make_inputs(const ig *s, const faith_env *env, const faith_item *it, float *x, float *xb,
-                       faith_err *err)
+/* xb (n, C): the baseline for the example whose embeddings are x; it keeps special tokens. */
+static int make_baseline(const ig *s, const faith_env *env, const faith_item *it, const float *x, float *xb,
+                         faith_err *err)
 {
     int32_t C = faith_model_cfg(env->model)->d_model, V = faith_model_cfg(env->model)->vocab_size;
     const float *E = faith_model_word_embeddings(env->model);
@@ -124,11 +125,8 @@ static int make_inputs(const ig *s, const faith_env *env, const faith_item *it, 
                              "the tokenizer has none", BASELINES[s->baseline],
                              s->baseline == B_PAD ? "padding" : "mask");
     for (int32_t t = 0; t < it->n; t++) {
-        if (it->ids[t] < 0 || it->ids[t] >= V)
-            return faith_err_set(err, FAITH_ERR_RANGE, "token %d has id %d, vocabulary has %d",
-                                 (int)t, (int)it->ids[t], (int)V);
-        float *xt = x + (size_t)t * C, *bt = xb + (size_t)t * C;
-        memcpy(xt, E + (size_t)it->ids[t] * C, (size_t)C * sizeof(float));
+        const float *xt = x + (size_t)t * C;
+        float *bt = xb + (size_t)t * C;
         if (it->special && it->special[t]) memcpy(bt, xt, (size_t)C * sizeof(float));
         else if (s->baseline == B_ZERO) memset(bt, 0, (size_t)C * sizeof(float));
         else memcpy(bt, E + (size_t)ref * C, (size_t)C * sizeof(float));
@@ -143,38 +141,27 @@ static int ig_explain(void *state, const faith_env *env, const faith_item *it, f
     int32_t n = it->n, C = faith_model_cfg(env->model)->d_model;
     int32_t P = (int32_t)s->steps, S = P + 2; /* points, then x, then the baseline */
     size_t nc = (size_t)n * C;
-    float *x = faith_xmalloc(nc * sizeof(float)), *xb = faith_xmalloc(nc * sizeof(float));
-    float *emb = faith_xmalloc((size_t)S * nc * sizeof(float));
-    float *grad = faith_xmalloc((size_t)S * nc * sizeof(float));
-    const int32_t **ids = faith_xmalloc((size_t)S * sizeof *ids);
-    const int32_t **types = faith_xmalloc((size_t)S * sizeof *types);
-    const float **embp = faith_xmalloc((size_t)S * sizeof *embp);
-    float **gradp = faith_xmalloc((size_t)S * sizeof *gradp);
-    int32_t *len = faith_xmalloc((size_t)S * sizeof *len);
-    double *values = faith_xmalloc((size_t)S * sizeof *values);
+    faith_embed_points pts;
+    FAITH_TRY(faith_embed_points_init(&pts, env, it, S, err));
+    const float *x = pts.x;
+    float *xb = faith_xmalloc(nc * sizeof(float));
     double *acc = faith_xcalloc(nc, sizeof *acc);
     int rc = FAITH_OK;
-    FAITH_CHECK(make_inputs(s, env, it, x, xb, err));
+    FAITH_CHECK(make_baseline(s, env, it, x, xb, err));
     for (int32_t k = 0; k < S; k++) {
         double a = k < P ? s->alpha[k] : k == P ? 1.0 : 0.0;
-        float *e = emb + (size_t)k * nc;
+        float *e = faith_embed_point(&pts, k);
         if (k == P) memcpy(e, x, nc * sizeof(float));
         else if (k == P + 1) memcpy(e, xb, nc * sizeof(float));
         else
             for (size_t i = 0; i < nc; i++) e[i] = (float)(xb[i] + a * ((double)x[i] - xb[i]));
-        ids[k] = it->ids;
-        types[k] = it->type_ids;
-        embp[k] = e;
-        gradp[k] = grad + (size_t)k * nc;
-        len[k] = n;
     }
     int64_t budget = faith_grad_budget(env->token_budget);
     if (s->internal_batch > 0 && s->internal_batch * n < budget) budget = s->internal_batch * n;
-    FAITH_CHECK(faith_run_grads(env->model, budget, S, ids, types, len, embp, it->target, env->output,
-                                values, gradp, env->cost, err));
+    FAITH_CHECK(faith_embed_points_run(&pts, env, it, budget, err));
     /* Weighted sum of the gradients over points in a fixed order: the same bits for any batching. */
     for (int32_t k = 0; k < P; k++) {
-        const float *g = gradp[k];
+        const float *g = faith_embed_grad(&pts, k);
         for (size_t i = 0; i < nc; i++) acc[i] += s->weight[k] * g[i];
     }
     double total = 0;
@@ -187,20 +174,12 @@ static int ig_explain(void *state, const faith_env *env, const faith_item *it, f
         scores[t] = (float)d;
         total += d;
     }
-    extra->delta_f = values[P] - values[P + 1];
+    extra->delta_f = pts.values[P] - pts.values[P + 1];
     extra->completeness_gap = fabs(total - extra->delta_f);
 cleanup:
-    free(x);
     free(xb);
-    free(emb);
-    free(grad);
-    free(ids);
-    free(types);
-    free(embp);
-    free(gradp);
-    free(len);
-    free(values);
     free(acc);
+    faith_embed_points_free(&pts);
     return rc;
 }
 

@@ -9,22 +9,15 @@
 #include "params.h"
 #include "shapley.h"
 
-typedef struct kshap_state {
-    int64_t samples;            /* 0: auto, 2d + 2048 per example (capped at 2^d - 2) */
-    faith_replace mask_token;
-} kshap_state;
-
+/* samples 0 ("auto"): 2d + 2048 coalitions per example, capped at 2^d - 2. */
 static int kshap_create(const cJSON *params, void **state, faith_err *err)
 {
     static const char *const known[] = {"samples", "mask_token"};
     static const char *const owner = "explainers.kernel_shap";
     FAITH_TRY(faith_params_check(owner, params, known, 2, err));
-    kshap_state s = {0, {FAITH_REPLACE_MASK, -1}};
-    const cJSON *v = params ? cJSON_GetObjectItemCaseSensitive(params, "samples") : NULL;
-    if (!(cJSON_IsString(v) && strcmp(v->valuestring, "auto") == 0))
-        FAITH_TRY(faith_params_int(owner, params, "samples", 0, 1, 100000000, &s.samples, err));
-    FAITH_TRY(faith_replace_parse(owner, params, "mask_token", s.mask_token, &s.mask_token, err));
-    kshap_state *p = faith_xmalloc(sizeof *p);
+    faith_sampling_params s;
+    FAITH_TRY(faith_sampling_params_parse(owner, params, 0, 100000000, 1, &s, err));
+    faith_sampling_params *p = faith_xmalloc(sizeof *p);
     *p = s;
     *state = p;
     return FAITH_OK;
@@ -34,22 +27,19 @@ static void kshap_destroy(void *state) { free(state); }
 
 static cJSON *kshap_params_json(const void *state)
 {
-    const kshap_state *s = state;
     cJSON *o = cJSON_CreateObject();
-    if (s->samples > 0) cJSON_AddNumberToObject(o, "samples", (double)s->samples);
-    else cJSON_AddStringToObject(o, "samples", "auto");
-    cJSON_AddItemToObject(o, "mask_token", faith_replace_json(&s->mask_token));
+    faith_sampling_params_json(state, o);
     return o;
 }
 
 static int kshap_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
                          faith_explain_extra *extra, faith_err *err)
 {
-    const kshap_state *s = state;
+    const faith_sampling_params *s = state;
     int32_t *feat;
     int32_t d = faith_coalition_begin(it, scores, extra, &feat);
     if (d == 0) { /* efficiency holds trivially: nothing to share out */
-        if (extra) extra->delta_f = extra->completeness_gap = 0.0;
+        faith_coalition_shapley_scores(0, NULL, NULL, 0.0, scores, extra);
         return FAITH_OK;
     }
     faith_rng rng;
@@ -79,19 +69,8 @@ static int kshap_explain(void *state, const faith_env *env, const faith_item *it
     else if (rc == FAITH_OK)
         rc = faith_kernel_shap_solve(d, plan.n, plan.masks, plan.weights, v, v_empty, v_full, phi,
                                      err);
-    if (rc == FAITH_OK) {
-        double sum = 0.0;
-        for (int32_t j = 0; j < d; j++) {
-            scores[feat[j]] = (float)phi[j];
-            sum += scores[feat[j]];
-        }
-        if (extra) {
-            extra->delta_f = v_full - v_empty;
-            extra->completeness_gap = fabs(sum - (v_full - v_empty));
-        }
-    } else {
-        faith_err_prefix(err, "kernel_shap, example %lld: ", (long long)it->id);
-    }
+    if (rc == FAITH_OK) faith_coalition_shapley_scores(d, feat, phi, v_full - v_empty, scores, extra);
+    else faith_err_prefix(err, "kernel_shap, example %lld: ", (long long)it->id);
     free(phi);
     free(v);
     free(masks);

@@ -10,9 +10,8 @@
 #include "shapley.h"
 
 typedef struct lime_state {
-    int64_t samples;
+    faith_sampling_params sp; /* samples: random removals per example */
     double kernel_width, alpha;
-    faith_replace mask_token;
 } lime_state;
 
 static int lime_create(const cJSON *params, void **state, faith_err *err)
@@ -21,12 +20,10 @@ static int lime_create(const cJSON *params, void **state, faith_err *err)
     static const char *const owner = "explainers.lime";
     FAITH_TRY(faith_params_check(owner, params, known, 4, err));
     lime_state s;
-    faith_replace def = {FAITH_REPLACE_MASK, -1};
-    FAITH_TRY(faith_params_int(owner, params, "samples", 1000, 1, 100000000, &s.samples, err));
+    FAITH_TRY(faith_sampling_params_parse(owner, params, 1000, 100000000, 0, &s.sp, err));
     FAITH_TRY(faith_params_double(owner, params, "kernel_width", 0.25, 1e-6, 1e6, &s.kernel_width,
                                   err));
     FAITH_TRY(faith_params_double(owner, params, "alpha", 1.0, 0.0, 1e12, &s.alpha, err));
-    FAITH_TRY(faith_replace_parse(owner, params, "mask_token", def, &s.mask_token, err));
     lime_state *p = faith_xmalloc(sizeof *p);
     *p = s;
     *state = p;
@@ -39,10 +36,9 @@ static cJSON *lime_params_json(const void *state)
 {
     const lime_state *s = state;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "samples", (double)s->samples);
+    faith_sampling_params_json(&s->sp, o);
     cJSON_AddNumberToObject(o, "kernel_width", s->kernel_width);
     cJSON_AddNumberToObject(o, "alpha", s->alpha);
-    cJSON_AddItemToObject(o, "mask_token", faith_replace_json(&s->mask_token));
     return o;
 }
 
@@ -55,13 +51,13 @@ static int lime_explain(void *state, const faith_env *env, const faith_item *it,
     if (d == 0) return FAITH_OK;
     faith_rng rng;
     faith_rng_init(&rng, env->seed, it->id, "lime");
-    int64_t n = s->samples;
+    int64_t n = s->sp.samples;
     uint8_t *masks = faith_xmalloc((size_t)n * (size_t)d);
     double *y = faith_xmalloc((size_t)n * sizeof *y), *w = faith_xmalloc((size_t)n * sizeof *w);
     double *coef = faith_xmalloc((size_t)d * sizeof *coef), b0;
     faith_lime_masks(d, n, &rng, masks);
     faith_lime_weights(d, n, masks, s->kernel_width, w);
-    int rc = faith_coalition_values(env, it, &s->mask_token, d, feat, n, masks, y, err);
+    int rc = faith_coalition_values(env, it, &s->sp.mask_token, d, feat, n, masks, y, err);
     if (rc == FAITH_OK) rc = faith_lime_fit(d, n, masks, y, w, s->alpha, coef, &b0, err);
     if (rc == FAITH_OK)
         for (int32_t j = 0; j < d; j++) scores[feat[j]] = (float)coef[j];

@@ -9,21 +9,16 @@
 #include "params.h"
 #include "shapley.h"
 
-typedef struct perm_state {
-    int64_t samples; /* permutations, even */
-    faith_replace mask_token;
-} perm_state;
-
+/* samples: permutations, made even (each is paired with its reverse). */
 static int perm_create(const cJSON *params, void **state, faith_err *err)
 {
     static const char *const known[] = {"samples", "mask_token"};
     static const char *const owner = "explainers.shapley_sampling";
     FAITH_TRY(faith_params_check(owner, params, known, 2, err));
-    perm_state s = {0, {FAITH_REPLACE_MASK, -1}};
-    FAITH_TRY(faith_params_int(owner, params, "samples", 20, 1, 1000000, &s.samples, err));
+    faith_sampling_params s;
+    FAITH_TRY(faith_sampling_params_parse(owner, params, 20, 1000000, 0, &s, err));
     s.samples += s.samples % 2; /* antithetic pairs */
-    FAITH_TRY(faith_replace_parse(owner, params, "mask_token", s.mask_token, &s.mask_token, err));
-    perm_state *p = faith_xmalloc(sizeof *p);
+    faith_sampling_params *p = faith_xmalloc(sizeof *p);
     *p = s;
     *state = p;
     return FAITH_OK;
@@ -33,21 +28,19 @@ static void perm_destroy(void *state) { free(state); }
 
 static cJSON *perm_params_json(const void *state)
 {
-    const perm_state *s = state;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "samples", (double)s->samples);
-    cJSON_AddItemToObject(o, "mask_token", faith_replace_json(&s->mask_token));
+    faith_sampling_params_json(state, o);
     return o;
 }
 
 static int perm_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
                         faith_explain_extra *extra, faith_err *err)
 {
-    const perm_state *s = state;
+    const faith_sampling_params *s = state;
     int32_t *feat;
     int32_t d = faith_coalition_begin(it, scores, extra, &feat);
     if (d == 0) { /* efficiency holds trivially: nothing to share out */
-        if (extra) extra->delta_f = extra->completeness_gap = 0.0;
+        faith_coalition_shapley_scores(0, NULL, NULL, 0.0, scores, extra);
         return FAITH_OK;
     }
     faith_rng rng;
@@ -62,15 +55,8 @@ static int perm_explain(void *state, const faith_env *env, const faith_item *it,
     int rc = faith_coalition_values(env, it, &s->mask_token, d, feat, n, masks, v, err);
     if (rc == FAITH_OK) {
         faith_shapley_perm_estimate(d, P, perms, v, phi);
-        double sum = 0.0, delta = v[d] - v[0]; /* permutation 0: full minus empty */
-        for (int32_t j = 0; j < d; j++) {
-            scores[feat[j]] = (float)phi[j];
-            sum += scores[feat[j]];
-        }
-        if (extra) {
-            extra->delta_f = delta;
-            extra->completeness_gap = fabs(sum - delta);
-        }
+        /* permutation 0's first and last prefixes: none and all of the features */
+        faith_coalition_shapley_scores(d, feat, phi, v[d] - v[0], scores, extra);
     } else {
         faith_err_prefix(err, "shapley_sampling, example %lld: ", (long long)it->id);
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "batcher.h"
+#include "embed_points.h"
 #include "explainer.h"
 #include "params.h"
 #include "rng.h"
@@ -50,53 +51,36 @@ static int sg_explain(void *state, const faith_env *env, const faith_item *it, f
 {
     (void)extra;
     const smoothgrad *s = state;
-    const faith_model_config *cfg = faith_model_cfg(env->model);
-    int32_t n = it->n, C = cfg->d_model, S = (int32_t)s->samples;
+    int32_t n = it->n, C = faith_model_cfg(env->model)->d_model, S = (int32_t)s->samples;
     size_t nc = (size_t)n * C;
-    for (int32_t t = 0; t < n; t++)
-        if (it->ids[t] < 0 || it->ids[t] >= cfg->vocab_size)
-            return faith_err_set(err, FAITH_ERR_RANGE, "token %d has id %d, vocabulary has %d",
-                                 (int)t, (int)it->ids[t], (int)cfg->vocab_size);
-    const float *E = faith_model_word_embeddings(env->model);
-    float *x = faith_xmalloc(nc * sizeof(float));
+    faith_embed_points pts;
+    FAITH_TRY(faith_embed_points_init(&pts, env, it, S, err));
+    const float *x = pts.x;
     float lo = INFINITY, hi = -INFINITY;
-    for (int32_t t = 0; t < n; t++) memcpy(x + (size_t)t * C, E + (size_t)it->ids[t] * C, C * sizeof(float));
     for (size_t i = 0; i < nc; i++) {
         if (x[i] < lo) lo = x[i];
         if (x[i] > hi) hi = x[i];
     }
     double sigma = s->stdev * ((double)hi - lo);
-    float *emb = faith_xmalloc((size_t)S * nc * sizeof(float));
-    float *grad = faith_xmalloc((size_t)S * nc * sizeof(float));
-    const int32_t **ids = faith_xmalloc((size_t)S * sizeof *ids);
-    const int32_t **types = faith_xmalloc((size_t)S * sizeof *types);
-    const float **embp = faith_xmalloc((size_t)S * sizeof *embp);
-    float **gradp = faith_xmalloc((size_t)S * sizeof *gradp);
-    int32_t *len = faith_xmalloc((size_t)S * sizeof *len);
-    double *values = faith_xmalloc((size_t)S * sizeof *values);
-    double *mean = faith_xcalloc(nc, sizeof *mean);
     /* Draws in (sample, token, dim) order from the example's own stream: batching cannot change them. */
     faith_rng rng;
     faith_rng_init(&rng, env->seed, it->id, "smoothgrad");
     for (int32_t k = 0; k < S; k++) {
-        float *e = emb + (size_t)k * nc;
+        float *e = faith_embed_point(&pts, k);
         memcpy(e, x, nc * sizeof(float));
         for (int32_t t = 0; t < n; t++) {
             if (it->special && it->special[t]) continue;
             for (int32_t c = 0; c < C; c++)
                 e[(size_t)t * C + c] = (float)(e[(size_t)t * C + c] + sigma * faith_rng_normal(&rng));
         }
-        ids[k] = it->ids;
-        types[k] = it->type_ids;
-        embp[k] = e;
-        gradp[k] = grad + (size_t)k * nc;
-        len[k] = n;
     }
-    int rc = faith_run_grads(env->model, faith_grad_budget(env->token_budget), S, ids, types, len, embp, it->target,
-                             env->output, values, gradp, env->cost, err);
+    int rc = faith_embed_points_run(&pts, env, it, faith_grad_budget(env->token_budget), err);
     if (rc == FAITH_OK) {
-        for (int32_t k = 0; k < S; k++)
-            for (size_t i = 0; i < nc; i++) mean[i] += gradp[k][i];
+        double *mean = faith_xcalloc(nc, sizeof *mean);
+        for (int32_t k = 0; k < S; k++) {
+            const float *g = faith_embed_grad(&pts, k);
+            for (size_t i = 0; i < nc; i++) mean[i] += g[i];
+        }
         for (int32_t t = 0; t < n; t++) {
             double acc = 0;
             for (int32_t c = 0; c < C; c++) {
@@ -105,17 +89,9 @@ static int sg_explain(void *state, const faith_env *env, const faith_item *it, f
             }
             scores[t] = (float)(s->multiply ? acc : sqrt(acc));
         }
+        free(mean);
     }
-    free(x);
-    free(emb);
-    free(grad);
-    free(ids);
-    free(types);
-    free(embp);
-    free(gradp);
-    free(len);
-    free(values);
-    free(mean);
+    faith_embed_points_free(&pts);
     return rc;
 }
 

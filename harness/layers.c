@@ -5,10 +5,30 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "rng.h"
 #include "vmath.h"
+
+/* Loops over sequences or rows run on OpenMP's pool only when it has more than one thread (and, for
+ * elementwise passes, enough work to pay for it); otherwise as plain loops. libgomp makes a futex
+ * system call for every parallel region, even a team of one under a false `if` clause, and on a small
+ * model one thread spent longer in those calls than in the elementwise passes. Outside a region, with
+ * one thread, OpenBLAS (OpenMP build) runs single-threaded too, so the plain loop gives the same bits. */
+#define PAR_LOOP(pragma, cond, type, i, n, ...)                                                            \
+    do {                                                                                                   \
+        type n_ = (n);                                                                                     \
+        if ((cond) && omp_get_max_threads() > 1) {                                                         \
+            _Pragma(pragma) for (type i = 0; i < n_; i++) { __VA_ARGS__ }                                  \
+        } else {                                                                                           \
+            for (type i = 0; i < n_; i++) { __VA_ARGS__ }                                                  \
+        }                                                                                                  \
+    } while (0)
+#define PAR_FOR_DYNAMIC(cond, type, i, n, ...) \
+    PAR_LOOP("omp parallel for schedule(dynamic)", cond, type, i, n, __VA_ARGS__)
+#define PAR_FOR_STATIC(cond, type, i, n, ...) \
+    PAR_LOOP("omp parallel for schedule(static)", cond, type, i, n, __VA_ARGS__)
 
 /* One product over n rows: out = inp @ w^T (+ bias). Seeding out with the bias lets sgemm accumulate
  * onto it: one pass instead of two. */
@@ -51,22 +71,20 @@ void faith_linear_forward(float *out, const float *inp, const float *w, const fl
                           const faith_rows *r, int IN, int OUT)
 {
     if (!r->per_seq) {
-#pragma omp parallel for schedule(dynamic)
-        for (int g = 0; g < n_groups(r); g++) {
+        PAR_FOR_DYNAMIC(1, int, g, n_groups(r), {
             size_t o;
             int n;
             group_rows(r, g, &o, &n);
             product(out + o * OUT, inp + o * IN, w, bias, n, IN, OUT);
-        }
+        });
         return;
     }
-#pragma omp parallel for schedule(dynamic)
-    for (int b = 0; b < r->B; b++) {
+    PAR_FOR_DYNAMIC(1, int, b, r->B, {
         int L = rows_valid(r, b);
         float *o = out + (size_t)b * r->T * OUT;
         product(o, inp + (size_t)b * r->T * IN, w, bias, L, IN, OUT);
         if (L < r->T) memset(o + (size_t)L * OUT, 0, sizeof(float) * (size_t)(r->T - L) * OUT);
-    }
+    });
 }
 
 void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -75,36 +93,33 @@ void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *do
     int N = r->B * r->T;
     float beta = accumulate ? 1.0f : 0.0f;
     if (dinp && !r->per_seq) {
-#pragma omp parallel for schedule(dynamic)
-        for (int g = 0; g < n_groups(r); g++) {
+        PAR_FOR_DYNAMIC(1, int, g, n_groups(r), {
             size_t o;
             int n;
             group_rows(r, g, &o, &n);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, IN, OUT, 1.0f, dout + o * OUT, OUT, w, IN,
                         beta, dinp + o * IN, IN);
-        }
+        });
     }
     if (dinp && r->per_seq) {
-#pragma omp parallel for schedule(dynamic)
-        for (int b = 0; b < r->B; b++) {
+        PAR_FOR_DYNAMIC(1, int, b, r->B, {
             int L = rows_valid(r, b);
             float *d = dinp + (size_t)b * r->T * IN;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, IN, OUT, 1.0f,
                         dout + (size_t)b * r->T * OUT, OUT, w, IN, beta, d, IN);
             if (L < r->T && !accumulate) memset(d + (size_t)L * IN, 0, sizeof(float) * (size_t)(r->T - L) * IN);
-        }
+        });
     }
     /* Weight gradients sum over every row of the batch (padding rows carry zero gradient), in fixed
      * blocks of 64 output features, each one single-threaded product: the bits depend on the batch,
      * not on the thread count. */
     if (dw) {
         int nblk = (OUT + 63) / 64;
-#pragma omp parallel for schedule(dynamic)
-        for (int k = 0; k < nblk; k++) {
+        PAR_FOR_DYNAMIC(1, int, k, nblk, {
             int o0 = k * 64, ob = OUT - o0 < 64 ? OUT - o0 : 64;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ob, IN, N, 1.0f, dout + o0, OUT, inp, IN, 1.0f,
                         dw + (size_t)o0 * IN, IN);
-        }
+        });
     }
     if (dbias)
         for (int n = 0; n < N; n++) {
@@ -146,8 +161,8 @@ FAITH_CLONES static void bias_gelu_span(float *act, float *pre, const float *bia
 
 void faith_bias_gelu_forward(float *act, float *pre, const float *bias, int N, int C)
 {
-#pragma omp parallel for schedule(static) if ((size_t)N * C > FAITH_PAR_MIN)
-    for (int n = 0; n < N; n++) bias_gelu_span(act + (size_t)n * C, pre + (size_t)n * C, bias, C);
+    PAR_FOR_STATIC((size_t)N * C > FAITH_PAR_MIN, int, n, N,
+                   { bias_gelu_span(act + (size_t)n * C, pre + (size_t)n * C, bias, C); });
 }
 
 FAITH_CLONES static void gelu_backward_span(float *dpre, const float *dact, const float *pre, size_t n)
@@ -166,11 +181,10 @@ void faith_gelu_backward(float *dpre, const float *dact, const float *pre, size_
 {
     const size_t span = 4096;
     long spans = (long)((n + span - 1) / span);
-#pragma omp parallel for schedule(static) if (n > FAITH_PAR_MIN)
-    for (long s = 0; s < spans; s++) {
+    PAR_FOR_STATIC(n > FAITH_PAR_MIN, long, s, spans, {
         size_t o = (size_t)s * span, m = n - o < span ? n - o : span;
         gelu_backward_span(dpre + o, dact + o, pre + o, m);
-    }
+    });
 }
 
 /* Sums in double over 8 interleaved lanes (lane j takes elements j, j + 8, ...) combined in a fixed
@@ -223,12 +237,11 @@ void faith_residual_layernorm_forward(float *out, float *sum, float *mean, float
                                       const float *y, const float *ybias, const float *gamma,
                                       const float *beta, int N, int C, float eps)
 {
-#pragma omp parallel for schedule(static) if ((size_t)N * C > FAITH_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    PAR_FOR_STATIC((size_t)N * C > FAITH_PAR_MIN, int, n, N, {
         size_t o = (size_t)n * C;
         ln_row_forward(out + o, sum + o, mean + n, rstd + n, x + o, y ? y + o : NULL, ybias, gamma, beta, C,
                        eps);
-    }
+    });
 }
 
 FAITH_CLONES static void ln_row_backward(float *di, float *dgamma, float *dbeta, const float *d,
@@ -266,11 +279,10 @@ void faith_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const fl
                               const float *gamma, int N, int C)
 {
     /* Rows are independent unless dgamma/dbeta accumulate across them (training). */
-#pragma omp parallel for schedule(static) if (!dgamma && !dbeta && (size_t)N * C > FAITH_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    PAR_FOR_STATIC(!dgamma && !dbeta && (size_t)N * C > FAITH_PAR_MIN, int, n, N, {
         size_t o = (size_t)n * C;
         ln_row_backward(dinp + o, dgamma, dbeta, dout + o, inp + o, mean[n], rstd[n], gamma, C);
-    }
+    });
 }
 
 /* Softmax of row[0..n) in place: the exponentials vectorised (vmath.h), their sum over 8 lanes in a
@@ -299,15 +311,15 @@ static void zero_outside(float *blk, int L, int T)
     if (L < T) memset(blk + (size_t)L * T, 0, sizeof(float) * (size_t)(T - L) * (size_t)T);
 }
 
-/* The attention loops below always open a parallel region over sequences, even for one sequence or
- * one thread: every sgemm inside runs single-threaded, so its bits never depend on the thread count. */
+/* The attention loops below open a parallel region over sequences whenever the pool has several
+ * threads, even for one sequence: every sgemm inside then runs single-threaded, so its bits never
+ * depend on the thread count. */
 void faith_attention_probs(float *att, const float *qkv, const int32_t *len, int B, int T, int C,
                            int NH)
 {
     int hd = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel for schedule(dynamic)
-    for (int b = 0; b < B; b++) {
+    PAR_FOR_DYNAMIC(1, int, b, B, {
         int L = len[b];
         const float *base = qkv + (size_t)b * T * C3;
         for (int h = 0; h < NH; h++) {
@@ -318,15 +330,14 @@ void faith_attention_probs(float *att, const float *qkv, const int32_t *len, int
             for (int i = 0; i < L; i++) softmax_inplace(blk + (size_t)i * T, L);
             zero_outside(blk, L, T);
         }
-    }
+    });
 }
 
 void faith_attention_context(float *ctx, const float *attv, const float *qkv, const int32_t *len,
                              int B, int T, int C, int NH)
 {
     int hd = C / NH, C3 = 3 * C;
-#pragma omp parallel for schedule(dynamic)
-    for (int b = 0; b < B; b++) {
+    PAR_FOR_DYNAMIC(1, int, b, B, {
         int L = len[b];
         const float *base = qkv + (size_t)b * T * C3;
         float *out = ctx + (size_t)b * T * C;
@@ -336,7 +347,7 @@ void faith_attention_context(float *ctx, const float *attv, const float *qkv, co
                         base + 2 * C + h * hd, C3, 0.0f, out + h * hd, C);
         }
         if (L < T) memset(out + (size_t)L * C, 0, sizeof(float) * (size_t)(T - L) * C);
-    }
+    });
 }
 
 void faith_attention_context_backward(float *dattv, float *dqkv, const float *dctx, const float *attv,
@@ -344,8 +355,7 @@ void faith_attention_context_backward(float *dattv, float *dqkv, const float *dc
                                       int NH)
 {
     int hd = C / NH, C3 = 3 * C;
-#pragma omp parallel for schedule(dynamic)
-    for (int b = 0; b < B; b++) {
+    PAR_FOR_DYNAMIC(1, int, b, B, {
         int L = len[b];
         const float *base = qkv + (size_t)b * T * C3;
         float *dbase = dqkv + (size_t)b * T * C3;
@@ -359,7 +369,7 @@ void faith_attention_context_backward(float *dattv, float *dqkv, const float *dc
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, hd, L, 1.0f, attv + bo, T,
                         dc + h * hd, C, 0.0f, dbase + 2 * C + h * hd, C3);
         }
-    }
+    });
 }
 
 void faith_attention_probs_backward(float *dqkv, const float *datt, const float *att, const float *qkv,
@@ -367,8 +377,7 @@ void faith_attention_probs_backward(float *dqkv, const float *datt, const float 
 {
     int hd = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel for schedule(dynamic)
-    for (int b = 0; b < B; b++) {
+    PAR_FOR_DYNAMIC(1, int, b, B, {
         int L = len[b];
         const float *base = qkv + (size_t)b * T * C3;
         float *dbase = dqkv + (size_t)b * T * C3;
@@ -388,7 +397,7 @@ void faith_attention_probs_backward(float *dqkv, const float *datt, const float 
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, hd, L, 1.0f, sc, L,
                         base + h * hd, C3, 0.0f, dbase + C + h * hd, C3);
         }
-    }
+    });
 }
 
 void faith_dropout_apply(float *x, size_t n, float p, uint64_t key)

@@ -437,14 +437,15 @@ static int grow_workspace(faith_model *m, int B, int T, unsigned flags, faith_er
 {
     carve c = {NULL, 0};
     plan(m, &c, B, T, flags);
-    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
-    double have = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
-    if (c.used > m->ws_cap && have > 0 && (double)c.used * sizeof(float) > have)
-        return faith_err_set(err, FAITH_ERR_NOMEM,
-                             "model forward: a batch of %d x %d tokens needs %.1f GB of activations, more than "
-                             "this machine's %.1f GB (a smaller batch or token budget)",
-                             B, T, (double)c.used * sizeof(float) / 1e9, have / 1e9);
     if (c.used > m->ws_cap) {
+        /* Asked only when growing: sysconf here is a system call, too dear for every forward. */
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
+        double have = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
+        if (have > 0 && (double)c.used * sizeof(float) > have)
+            return faith_err_set(err, FAITH_ERR_NOMEM,
+                                 "model forward: a batch of %d x %d tokens needs %.1f GB of activations, more "
+                                 "than this machine's %.1f GB (a smaller batch or token budget)",
+                                 B, T, (double)c.used * sizeof(float) / 1e9, have / 1e9);
         free(m->ws);
         m->ws = faith_xmalloc(sizeof(float) * c.used);
         m->ws_cap = c.used;
@@ -536,6 +537,19 @@ static float layer_eps(const faith_model *m)
     return m->cfg.ln_eps;
 }
 
+/* s = w + p (+ ty): the output never overlaps the inputs, which lets it vectorise. */
+static void embed_sum(float *restrict s, const float *restrict w, const float *restrict p,
+                      const float *restrict ty, int C)
+{
+    if (ty) {
+#pragma omp simd
+        for (int k = 0; k < C; k++) s[k] = (w[k] + p[k]) + ty[k];
+    } else {
+#pragma omp simd
+        for (int k = 0; k < C; k++) s[k] = w[k] + p[k];
+    }
+}
+
 static void embed_forward(faith_model *m, const faith_batch *b)
 {
     const faith_model_config *c = &m->cfg;
@@ -551,12 +565,7 @@ static void embed_forward(faith_model *m, const faith_batch *b)
             }
             const float *w = b->word_embeds ? b->word_embeds + i * C : P + m->wte + (size_t)m->ids[i] * C;
             const float *p = P + m->wpe + (size_t)m->pos[i] * C;
-            if (m->wtt != NONE) {
-                const float *ty = P + m->wtt + (size_t)m->types[i] * C;
-                for (int k = 0; k < C; k++) s[k] = w[k] + p[k] + ty[k];
-            } else {
-                for (int k = 0; k < C; k++) s[k] = w[k] + p[k];
-            }
+            embed_sum(s, w, p, m->wtt != NONE ? P + m->wtt + (size_t)m->types[i] * C : NULL, C);
         }
     float *x0 = m->la[0].in;
     faith_residual_layernorm_forward(x0, m->emb_sum, m->emb_m, m->emb_r, m->emb_sum, NULL, NULL,

@@ -714,6 +714,9 @@ static void test_params_are_strict(void **state)
         {"kernel_shap", "{\"mask_token\":\"blank\"}", "mask_token"},
         {"occlusion", "{\"replace\":-3}", "replace"},
         {"shapley_sampling", "{\"samples\":1.5}", "samples"},
+        {"shapley_sampling", "{\"samples\":\"auto\"}", "samples"}, /* "auto" is kernel_shap's alone */
+        {"lime", "{\"samples\":\"auto\"}", "samples"},
+        {"kernel_shap", "{\"samples\":0}", "samples"},
         {"random", "{\"seed\":1}", "seed"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -731,6 +734,18 @@ static void test_params_are_strict(void **state)
     e = make("kernel_shap", NULL);
     j = faith_explainer_params_json(e);
     assert_string_equal(cJSON_GetObjectItem(j, "samples")->valuestring, "auto");
+    cJSON_Delete(j);
+    faith_explainer_free(e);
+    e = make("kernel_shap", "{\"samples\":64,\"mask_token\":\"pad\"}");
+    j = faith_explainer_params_json(e);
+    assert_int_equal(cJSON_GetObjectItem(j, "samples")->valueint, 64);
+    assert_string_equal(cJSON_GetObjectItem(j, "mask_token")->valuestring, "pad");
+    cJSON_Delete(j);
+    faith_explainer_free(e);
+    e = make("lime", "{\"mask_token\":7}");
+    j = faith_explainer_params_json(e);
+    assert_int_equal(cJSON_GetObjectItem(j, "samples")->valueint, 1000);
+    assert_int_equal(cJSON_GetObjectItem(j, "mask_token")->valueint, 7);
     cJSON_Delete(j);
     faith_explainer_free(e);
     e = make("occlusion", "{\"replace\":17}");

@@ -2,7 +2,12 @@
 # ig_torch.py: the PyTorch side of the README's IG memory comparison, run by hand (tests never need
 # Python): Integrated Gradients with 50 steps as Captum batches it (all points in one batch) on the
 # Hugging Face BertLayer structure, BERT-base shapes, 128 tokens, one thread; prints time and peak RSS.
-import math, resource, sys, time, torch
+import math, os, resource, sys, time
+# One thread in every pool: torch.set_num_threads covers torch's OpenMP pool, but Debian's torch runs
+# its matrix products in the system BLAS (OpenBLAS's pthread build), whose pool reads this at load.
+for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ[v] = "1"
+import torch
 import torch.nn.functional as F
 torch.set_num_threads(1)
 L, C, H, FF, V, T, steps = 12, 768, 12, 3072, 30522, 128, 50
@@ -28,7 +33,7 @@ ids = torch.randint(1000, V, (1, T))
 x = emb(ids)
 base = torch.zeros_like(x)
 alphas = torch.linspace(0, 1, steps).view(steps, 1, 1)
-t0 = time.time()
+t0, c0 = time.time(), time.process_time()
 pts = (base + alphas * (x - base)).requires_grad_(True)
 h = pts
 for l in layers: h = l(h)
@@ -36,4 +41,5 @@ out = torch.softmax(head(torch.tanh(h[:, 0])), -1)[:, 1].sum()
 out.backward()
 attr = ((x - base) * pts.grad.mean(0, keepdim=True)).sum(-1)
 dt = time.time() - t0
-print(f"torch IG-50 base T=128: {dt:.2f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024/1024:.2f} GB")
+print(f"torch IG-50 base T=128: {dt:.2f} s, {(time.process_time() - c0) / dt:.2f} cores busy, "
+      f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024/1024:.2f} GB")
