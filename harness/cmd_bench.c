@@ -158,6 +158,12 @@ static int torch_bench(const faith_model_config *c, int B, int T, int iters, int
     return ok ? 0 : -1;
 }
 
+/* Share of the sgemm peak (GFLOP/s) reached at seq_per_s sequences/s, flops per batch of B. */
+static double share(double seq_per_s, int64_t B, double flops, double peak)
+{
+    return seq_per_s / (double)B * flops / 1e9 / peak;
+}
+
 /* One timed call: a forward, or with dl set a forward that keeps activations plus the backward. */
 typedef struct bench_ctx {
     faith_model *m;
@@ -300,6 +306,11 @@ static int run(faith_opt *o, int no, faith_err *err)
                 cJSON_AddNumberToObject(j, "fwd_ratio_vs_torch_hf", sf / tsf[1]);
                 cJSON_AddNumberToObject(j, "fwdbwd_ratio_vs_torch_hf", sb / tsb[1]);
                 cJSON_AddNumberToObject(j, "torch_cores_used", cores_torch);
+                /* The same FLOP count: what share of the sgemm peak torch reaches bounds any ratio. */
+                cJSON_AddNumberToObject(j, "torch_fwd_pct_peak", 100 * share(tsf[0], B, fwd_fl, peak));
+                cJSON_AddNumberToObject(j, "torch_fwdbwd_pct_peak", 100 * share(tsb[0], B, bwd_fl, peak));
+                cJSON_AddNumberToObject(j, "torch_hf_fwd_pct_peak", 100 * share(tsf[1], B, fwd_fl, peak));
+                cJSON_AddNumberToObject(j, "torch_hf_fwdbwd_pct_peak", 100 * share(tsb[1], B, bwd_fl, peak));
             } else if (torch)
                 cJSON_AddStringToObject(j, "torch_error", why);
             char *text = cJSON_PrintUnformatted(j);
@@ -318,11 +329,12 @@ static int run(faith_opt *o, int no, faith_err *err)
             printf("peak RSS   %.1f MB; %.2f cores busy while timed\n", ru.ru_maxrss / 1024.0,
                    cores_f > cores_b ? cores_f : cores_b);
             if (have_torch) {
-                printf("torch      fused encoder: forward %.2f seq/s (faith %.2fx), fwd+bwd %.2f seq/s (faith %.2fx); "
-                       "one thread in every pool (%.2f cores busy)\n",
-                       tsf[0], sf / tsf[0], tsb[0], sb / tsb[0], cores_torch);
-                printf("torch      Hugging Face BertLayer structure: forward %.2f seq/s (faith %.2fx), fwd+bwd %.2f "
-                       "seq/s (faith %.2fx)\n", tsf[1], sf / tsf[1], tsb[1], sb / tsb[1]);
+                printf("torch      one thread in every pool (%.2f cores busy while timed)\n", cores_torch);
+                const char *names[2] = {"fused encoder", "Hugging Face BertLayer structure"};
+                for (int k = 0; k < 2; k++)
+                    printf("torch      %s: forward %.2f seq/s (%.0f%% of peak; faith %.2fx), fwd+bwd %.2f seq/s "
+                           "(%.0f%% of peak; faith %.2fx)\n", names[k], tsf[k], 100 * share(tsf[k], B, fwd_fl, peak),
+                           sf / tsf[k], tsb[k], 100 * share(tsb[k], B, bwd_fl, peak), sb / tsb[k]);
             }
             else if (torch) printf("torch      not run: %s\n", why);
         }
