@@ -48,7 +48,7 @@ static void model_flops(const faith_model_config *c, int B, int T, double *lin, 
     *att = c->n_layers * 4.0 * B * (double)T * T * C;
 }
 
-/* PyTorch references of the same classifier, one intra-op thread: embeddings (word + position +
+/* PyTorch references of the same classifier, one thread in every pool: embeddings (word + position +
  * type, LayerNorm), the encoder, then pooler (tanh) and classifier, as BertForSequenceClassification.
  * The encoder is either torch's fused one (nn.TransformerEncoderLayer, post-LN with GELU like BERT; in
  * eval it takes the native fast path) or the module structure Hugging Face's BertLayer runs, written
@@ -359,7 +359,7 @@ int faith_cmd_bench(int argc, char **argv)
         {"iters", "N", "calls per timed round (default: enough for about 0.2 s)", 0, 0, NULL, NULL},
         {"rounds", "R", "timed rounds; the fastest is reported (default 5)", 0, 0, NULL, NULL},
         {"json", NULL, "print one JSON object", 0, 0, NULL, NULL},
-        {"torch", NULL, "also time an equivalent PyTorch encoder (1 thread) via python3", 0, 0, NULL, NULL},
+        {"torch", NULL, "also time the same classifier in PyTorch via python3, one thread in every pool", 0, 0, NULL, NULL},
     };
     int no = (int)(sizeof o / sizeof o[0]);
     faith_err err = {0};
