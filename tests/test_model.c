@@ -323,6 +323,26 @@ static void run_rows(faith_model *m, const int32_t *ids, const int32_t *len, con
     free(dwe);
 }
 
+/* A logits-only forward of order[0..n) as one (n, T) batch: with n * T above the engine's chunk
+ * size it runs in chunks of sequences, whose logits must be those of the whole batch. */
+static void check_logits_only(faith_model *m, const int32_t *ids, const int32_t *len, const int *order, int n,
+                              int T, const seq_out *want, const char *what)
+{
+    int32_t *bids = calloc((size_t)n * T, sizeof *bids), blen[PB];
+    for (int r = 0; r < n; r++) {
+        blen[r] = len[order[r]];
+        for (int t = 0; t < T; t++) bids[r * T + t] = t < blen[r] ? ids[order[r] * 40 + t] : 7;
+    }
+    faith_batch b = {n, T, bids, NULL, blen, NULL};
+    float logits[PB * 3];
+    faith_err err;
+    assert_int_equal(faith_model_forward(m, &b, 0, logits, &err), 0);
+    for (int r = 0; r < n; r++)
+        if (memcmp(logits + r * 3, want->logits[order[r]], sizeof want->logits[0]))
+            fail_msg("%s: sequence %d has other logits", what, order[r]);
+    free(bids);
+}
+
 static void assert_seq_out_equal(const seq_out *a, const seq_out *b, const int32_t *len, const char *what)
 {
     for (int i = 0; i < PB; i++) {
@@ -367,6 +387,10 @@ static void test_rows_bitwise_invariant(void **s)
         faith_set_threads(2);
         run_rows(m, ids, len, rev, PB, 56, other);
         assert_seq_out_equal(base, other, len, "reversed, padded to 56, 2 threads");
+        check_logits_only(m, ids, len, rev, PB, 64, base, "logits only, 2 threads");
+        faith_set_threads(1);
+        check_logits_only(m, ids, len, rev, PB, 56, base, "logits only, in chunks, 1 thread");
+        faith_set_threads(2);
         for (int i = 0; i < PB; i++) run_rows(m, ids, len, &fwd[i], 1, len[i], other);
         assert_seq_out_equal(base, other, len, "alone, 2 threads");
         faith_model_set_products(m, FAITH_PRODUCTS_BATCHED);
@@ -727,6 +751,17 @@ static void test_bad_inputs(void **s)
     assert_int_equal(faith_model_forward(m, &b, 0, lg, &err), FAITH_ERR_RANGE);
     assert_non_null(strstr(err.msg, "token id 40"));
     assert_int_equal(faith_model_backward(m, lg, NULL, &err), FAITH_ERR_ARG);
+    /* A logits-only forward of many rows runs in chunks; an error still names the batch's row. */
+    enum { R = 300 };
+    int32_t *many = malloc(sizeof(int32_t) * R * 4), lens[R];
+    float lgs[R * 3];
+    for (int i = 0; i < R * 4; i++) many[i] = 5;
+    for (int r = 0; r < R; r++) lens[r] = 4;
+    many[250 * 4 + 2] = 40;
+    faith_batch bm = {R, 4, many, NULL, lens, NULL};
+    assert_int_equal(faith_model_forward(m, &bm, 0, lgs, &err), FAITH_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "at row 250 position 2"));
+    free(many);
     faith_model_free(m);
 }
 
