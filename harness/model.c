@@ -469,8 +469,8 @@ static int grow_workspace(faith_model *m, int B, int T, unsigned flags, faith_er
 
 /* ---- forward ---- */
 
-/* Check the batch and fill the model's copies of ids, positions, token types and lengths. */
-/* row0: the batch row of b's first row, for messages (b may be a chunk of a larger batch). */
+/* Check the batch and fill the model's copies of ids, positions, token types and lengths. row0 is the
+ * batch row of b's first row, for messages (b may be a chunk of a larger batch). */
 static int prepare_inputs(faith_model *m, const faith_batch *b, int row0, faith_err *err)
 {
     const faith_model_config *c = &m->cfg;
