@@ -400,18 +400,98 @@ void faith_attention_probs_backward(float *dqkv, const float *datt, const float 
     });
 }
 
-void faith_dropout_apply(float *x, size_t n, float p, uint64_t key)
+/* One query per sequence: each product has a single row, so the work is linear in T. */
+void faith_attention_first_probs(float *att1, const float *q1, const float *kv, const int32_t *len, int B,
+                                 int T, int C, int NH)
+{
+    int hd = C / NH, C2 = 2 * C;
+    float scale = 1.0f / sqrtf((float)hd);
+    PAR_FOR_DYNAMIC(1, int, b, B, {
+        int L = len[b];
+        for (int h = 0; h < NH; h++) {
+            float *row = att1 + ((size_t)b * NH + h) * T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, L, hd, scale, q1 + (size_t)b * C + h * hd, hd,
+                        kv + (size_t)b * T * C2 + h * hd, C2, 0.0f, row, T);
+            softmax_inplace(row, L);
+            if (L < T) memset(row + L, 0, sizeof(float) * (size_t)(T - L));
+        }
+    });
+}
+
+void faith_attention_first_context(float *ctx1, const float *attv1, const float *kv, const int32_t *len,
+                                   int B, int T, int C, int NH)
+{
+    int hd = C / NH, C2 = 2 * C;
+    PAR_FOR_DYNAMIC(1, int, b, B, {
+        for (int h = 0; h < NH; h++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, hd, len[b], 1.0f,
+                        attv1 + ((size_t)b * NH + h) * T, T, kv + (size_t)b * T * C2 + C + h * hd, C2, 0.0f,
+                        ctx1 + (size_t)b * C + h * hd, hd);
+    });
+}
+
+void faith_attention_first_context_backward(float *dattv1, float *dkv, const float *dctx1, const float *attv1,
+                                            const float *kv, const int32_t *len, int B, int T, int C, int NH)
+{
+    int hd = C / NH, C2 = 2 * C;
+    PAR_FOR_DYNAMIC(1, int, b, B, {
+        int L = len[b];
+        const float *base = kv + (size_t)b * T * C2;
+        float *dbase = dkv + (size_t)b * T * C2;
+        if (L < T) memset(dbase + (size_t)L * C2, 0, sizeof(float) * (size_t)(T - L) * C2);
+        for (int h = 0; h < NH; h++) {
+            size_t ro = ((size_t)b * NH + h) * T;
+            const float *dc = dctx1 + (size_t)b * C + h * hd;
+            /* dP = dctx V^T; dV = P^T dctx */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, L, hd, 1.0f, dc, hd, base + C + h * hd, C2,
+                        0.0f, dattv1 + ro, T);
+            if (L < T) memset(dattv1 + ro + L, 0, sizeof(float) * (size_t)(T - L));
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, hd, 1, 1.0f, attv1 + ro, T, dc, hd, 0.0f,
+                        dbase + C + h * hd, C2);
+        }
+    });
+}
+
+void faith_attention_first_probs_backward(float *dq1, float *dkv, float *scratch, const float *datt1,
+                                          const float *att1, const float *q1, const float *kv,
+                                          const int32_t *len, int B, int T, int C, int NH)
+{
+    int hd = C / NH, C2 = 2 * C;
+    float scale = 1.0f / sqrtf((float)hd);
+    PAR_FOR_DYNAMIC(1, int, b, B, {
+        int L = len[b];
+        const float *base = kv + (size_t)b * T * C2;
+        float *dbase = dkv + (size_t)b * T * C2, *ds = scratch + (size_t)b * T;
+        for (int h = 0; h < NH; h++) {
+            const float *p = att1 + ((size_t)b * NH + h) * T, *dp = datt1 + ((size_t)b * NH + h) * T;
+            /* dS = P * (dP - sum(P * dP)) * scale; dQ = dS K; dK = dS^T Q */
+            float dot = 0;
+            for (int j = 0; j < L; j++) dot += p[j] * dp[j];
+            for (int j = 0; j < L; j++) ds[j] = p[j] * (dp[j] - dot) * scale;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, hd, L, 1.0f, ds, L, base + h * hd, C2, 0.0f,
+                        dq1 + (size_t)b * C + h * hd, hd);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, hd, 1, 1.0f, ds, L, q1 + (size_t)b * C + h * hd,
+                        hd, 0.0f, dbase + h * hd, C2);
+        }
+    });
+}
+
+void faith_dropout_apply_rows(float *x, size_t rows, size_t cols, size_t stride, float p, uint64_t key)
 {
     if (p <= 0.0f) return;
     float keep_scale = 1.0f / (1.0f - p);
     /* Compare 32-bit draws against the threshold: cheap and exact enough for dropout. */
     uint64_t thr = (uint64_t)((double)p * 4294967296.0);
-    for (size_t i = 0; i < n; i++) {
-        faith_rng r = {key, i};
-        uint64_t u = faith_rng_u64(&r) >> 32;
-        x[i] = u < thr ? 0.0f : x[i] * keep_scale;
-    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < cols; k++) {
+            faith_rng g = {key, r * stride + k};
+            uint64_t u = faith_rng_u64(&g) >> 32;
+            float *v = x + r * cols + k;
+            *v = u < thr ? 0.0f : *v * keep_scale;
+        }
 }
+
+void faith_dropout_apply(float *x, size_t n, float p, uint64_t key) { faith_dropout_apply_rows(x, 1, n, n, p, key); }
 
 void faith_tanh_forward(float *out, const float *inp, size_t n)
 {

@@ -71,9 +71,31 @@ void faith_attention_context_backward(float *dattv, float *dqkv, const float *dc
 void faith_attention_probs_backward(float *dqkv, const float *datt, const float *att, const float *qkv,
                                     float *scratch, const int32_t *len, int B, int T, int C, int NH);
 
+/* Attention for the first token of each sequence only (the one a classification head reads): q1
+ * (B, C) holds that token's query, kv (B, T, 2C) = [K | V] of every token. att1 (B, NH, T) gets
+ * the softmax over the len[b] valid keys (zeros past them); the products and the softmax are those
+ * of faith_attention_probs on query row 0. */
+void faith_attention_first_probs(float *att1, const float *q1, const float *kv, const int32_t *len, int B,
+                                 int T, int C, int NH);
+/* ctx1 (B, C) = attv1 @ V; attv1 is att1, or a dropped-out copy of it in training. */
+void faith_attention_first_context(float *ctx1, const float *attv1, const float *kv, const int32_t *len,
+                                   int B, int T, int C, int NH);
+/* Backward of faith_attention_first_context: dattv1 (B, NH, T) = dctx1 @ V^T (zeros past len[b]);
+ * V's part of dkv (B, T, 2C) = attv1^T @ dctx1 (rows past len[b] zeroed). */
+void faith_attention_first_context_backward(float *dattv1, float *dkv, const float *dctx1, const float *attv1,
+                                            const float *kv, const int32_t *len, int B, int T, int C, int NH);
+/* Backward of faith_attention_first_probs given datt1: dq1 (B, C) and K's part of dkv. scratch
+ * holds B * T floats. */
+void faith_attention_first_probs_backward(float *dq1, float *dkv, float *scratch, const float *datt1,
+                                          const float *att1, const float *q1, const float *kv,
+                                          const int32_t *len, int B, int T, int C, int NH);
+
 /* x (n) *= keep(i) / (1 - p), keep(i) drawn from a counter-based stream keyed by key: the same key
  * gives the same mask, so applying it again to a gradient is the backward. */
 void faith_dropout_apply(float *x, size_t n, float p, uint64_t key);
+/* The same masks for rows of a larger layout: element (r, k) of x (rows, cols) takes draw r * stride
+ * + k, so a layer that keeps one row per sequence draws what the whole layer draws for that row. */
+void faith_dropout_apply_rows(float *x, size_t rows, size_t cols, size_t stride, float p, uint64_t key);
 
 /* Activations on the classification head: tanh (BERT, RoBERTa) and ReLU (DistilBERT). */
 void faith_tanh_forward(float *out, const float *inp, size_t n);

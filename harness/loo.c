@@ -10,6 +10,7 @@
 static struct {
     int valid;
     int64_t id, budget;
+    uint64_t model; /* faith_model_serial: the model-randomisation check asks again on another model */
     int32_t target, n, d;
     faith_output output;
     faith_replace replace;
@@ -19,7 +20,8 @@ static struct {
 
 static int hit(const faith_env *env, const faith_item *it, const faith_replace *r)
 {
-    return cache.valid && cache.id == it->id && cache.target == it->target && cache.n == it->n &&
+    return cache.valid && cache.model == faith_model_serial(env->model) && cache.id == it->id &&
+           cache.target == it->target && cache.n == it->n &&
            cache.output == env->output && cache.budget == env->token_budget &&
            cache.replace.kind == r->kind && cache.replace.id == r->id &&
            memcmp(cache.ids, it->ids, sizeof(int32_t) * (size_t)it->n) == 0;
@@ -50,6 +52,7 @@ int faith_loo_drops(const faith_env *env, const faith_item *it, const faith_repl
         memcpy(cache.ids, it->ids, sizeof(int32_t) * (size_t)it->n);
         for (int32_t j = 0; j < nd; j++) cache.drops[j] = v[0] - v[1 + j];
         cache.id = it->id, cache.budget = env->token_budget, cache.target = it->target;
+        cache.model = faith_model_serial(env->model);
         cache.n = it->n, cache.d = nd, cache.output = env->output, cache.replace = *r;
         cache.valid = 1;
         *drops = nd ? cache.drops : NULL;

@@ -8,7 +8,7 @@
 
 /* Drops of env->output for class it->target over the d non-special tokens of it, in position order:
  * *drops points at d values owned by the cache, valid until the next call. The last example's drops
- * are kept, keyed by (id, target, tokens, replacement, output, token budget): a repeated request
+ * are kept, keyed by (model, id, target, tokens, replacement, output, token budget): a repeated request
  * costs no model call and returns the same bits as the first (the same sequences, batched the same
  * way). d = 0 gives *drops = NULL. */
 int faith_loo_drops(const faith_env *env, const faith_item *it, const faith_replace *r,

@@ -16,6 +16,9 @@
 
 #define NONE ((size_t)-1)
 
+/* Serials of models made in this process; models are made and randomised by one thread. */
+static uint64_t last_serial;
+
 typedef struct layer_off {
     size_t wqkv, bqkv, wo, bo, ln1g, ln1b, w1, b1, w2, b2, ln2g, ln2b;
 } layer_off;
@@ -25,6 +28,9 @@ typedef struct layer_acts {
     float *in, *qkv, *att, *attd, *ctx, *res1, *m1, *r1, *h1, *pre, *act, *res2, *m2, *r2, *out;
     float *datt; /* gradient wrt att, kept when FAITH_FWD_ATTN */
 } layer_acts;
+/* A last layer run for the first token only (m->first_only) uses the same fields with other shapes:
+ * qkv holds [K | V] of every token (B, T, 2C) then the first token's query (B, C); att (B, NH, T);
+ * ctx, res1, h1, res2, out (B, C); pre, act (B, F); m1, r1, m2, r2 (B). */
 
 struct faith_model {
     faith_model_config cfg;
@@ -42,12 +48,15 @@ struct faith_model {
     /* the last forward */
     int B, T, have_acts, used_embeds;
     unsigned flags;
+    int first_only; /* the last layer ran for each sequence's first token only */
     int32_t *ids, *pos, *types, *len;
     float *emb_sum, *emb_m, *emb_r, *cls, *hpre, *hact, *hdrop, *y;
+    float *x1; /* (B, C): the last layer's input at the first token, when first_only */
     layer_acts *la;
     float *dA, *dB, *dC, *dqkv, *dF, *dS, *dh1, *dh2;
     uint64_t drop_seed;
     int batched; /* FAITH_PRODUCTS_BATCHED: one product per group of sequences */
+    uint64_t serial; /* faith_model_serial() */
     int frozen;  /* backward stops at the classification head */
 };
 
@@ -220,6 +229,7 @@ int faith_model_layout(const faith_model_config *cfg, faith_model **out, faith_e
     FAITH_TRY(faith_model_config_check(cfg, "config", err));
     faith_model *m = faith_xcalloc(1, sizeof *m);
     m->cfg = *cfg;
+    m->serial = ++last_serial;
     for (int k = 0; k < cfg->n_classes; k++)
         if (!m->cfg.labels[k][0]) snprintf(m->cfg.labels[k], FAITH_LABEL_MAX, "LABEL_%d", k);
     build_layout(m);
@@ -272,6 +282,7 @@ int faith_model_create_random(const faith_model_config *cfg, uint64_t seed, fait
 void faith_model_randomize_top(faith_model *m, int n_layers, uint64_t seed)
 {
     int first = m->cfg.n_layers - n_layers;
+    m->serial = ++last_serial;
     for (size_t i = 0; i < m->n_views; i++) {
         const faith_param_view *v = &m->views[i];
         if (!v->is_encoder || (v->layer >= 0 && v->layer >= first)) init_view(m, i, seed);
@@ -293,6 +304,8 @@ void faith_model_free(faith_model *m)
 }
 
 const faith_model_config *faith_model_cfg(const faith_model *m) { return &m->cfg; }
+
+uint64_t faith_model_serial(const faith_model *m) { return m->serial; }
 
 float *faith_model_params(faith_model *m, size_t *n)
 {
@@ -365,6 +378,35 @@ static float *take(carve *c, size_t n)
     return p;
 }
 
+/* The head reads only the first token of the last layer's output, and only through that token's
+ * query does the last layer mix the others in. Unless a forward must show every token's hidden
+ * state or attention, the last layer runs for that token alone: its keys and values still cover
+ * every token, but its query, attention rows, output projection and FFN shrink from B*T rows to B.
+ * On a two-layer model that removes close to half of the work. Dropout draws the masks the whole
+ * layer would draw for those rows (faith_dropout_apply_rows), so training sees the same masks. */
+static int runs_first_only(unsigned flags)
+{
+    return !(flags & (FAITH_FWD_HIDDEN | FAITH_FWD_ATTN | FAITH_FWD_EVERY_TOKEN));
+}
+
+/* One layer's own buffers for rows rows: [Q | K | V] (nqkv floats), the dropped-out attention copy
+ * (natt) in training, and the rest of the layer. */
+static void take_layer(carve *c, layer_acts *a, size_t rows, size_t nqkv, size_t natt, size_t C, size_t F, int drop)
+{
+    a->qkv = take(c, nqkv);
+    a->ctx = take(c, rows * C);
+    a->res1 = take(c, rows * C);
+    a->m1 = take(c, rows);
+    a->r1 = take(c, rows);
+    a->h1 = take(c, rows * C);
+    a->pre = take(c, rows * F);
+    a->act = take(c, rows * F);
+    a->res2 = take(c, rows * C);
+    a->m2 = take(c, rows);
+    a->r2 = take(c, rows);
+    a->attd = drop ? take(c, natt) : NULL;
+}
+
 /* Lay out the activations for (B, T, flags). Without KEEP_ACTS one layer's buffers serve every layer
  * and the layer outputs ping-pong between two buffers; HIDDEN and ATTN keep their parts per layer. */
 static void plan(faith_model *m, carve *c, int B, int T, unsigned flags)
@@ -379,29 +421,23 @@ static void plan(faith_model *m, carve *c, int B, int T, unsigned flags)
     m->emb_r = take(c, N);
     m->y = take(c, N * C);
     float *ping[2] = {take(c, N * C), hid ? NULL : take(c, N * C)};
+    int first = runs_first_only(flags);
+    m->x1 = take(c, (size_t)B * C);
     for (size_t l = 0; l < L; l++) {
         layer_acts *a = &m->la[l];
-        if (l == 0 || keep) {
-            a->qkv = take(c, N * 3 * C);
-            a->ctx = take(c, N * C);
-            a->res1 = take(c, N * C);
-            a->m1 = take(c, N);
-            a->r1 = take(c, N);
-            a->h1 = take(c, N * C);
-            a->pre = take(c, N * F);
-            a->act = take(c, N * F);
-            a->res2 = take(c, N * C);
-            a->m2 = take(c, N);
-            a->r2 = take(c, N);
-            a->attd = drop ? take(c, A) : NULL;
-        } else {
+        /* A first-token layer keeping its activations has buffers of B rows (and [K | V | q1]). */
+        int one = keep && first && l == L - 1;
+        size_t A1 = (size_t)B * cf->n_heads * T;
+        if (one) take_layer(c, a, B, N * 2 * C + (size_t)B * C, A1, C, F, drop);
+        else if (l == 0 || keep) take_layer(c, a, N, N * 3 * C, A, C, F, drop);
+        else {
             float *att = a->att;
             *a = m->la[0];
             a->att = att;
         }
-        a->att = (l == 0 || attk) ? take(c, A) : m->la[0].att;
+        a->att = one ? take(c, A1) : (l == 0 || attk) ? take(c, A) : m->la[0].att;
         a->in = l == 0 ? ping[0] : m->la[l - 1].out;
-        a->out = hid ? take(c, N * C) : ping[(l + 1) % 2];
+        a->out = one ? take(c, (size_t)B * C) : hid ? take(c, N * C) : ping[(l + 1) % 2];
         a->datt = (keep && (flags & FAITH_FWD_ATTN)) ? take(c, A) : NULL;
     }
     m->cls = take(c, (size_t)B * C);
@@ -576,48 +612,94 @@ static void embed_forward(faith_model *m, const faith_batch *b)
 }
 
 
+/* Dropout on the n rows of C a layer covers. Rows of one per sequence (a first-token layer) stand
+ * for every T-th row of the whole layer and draw its masks; with T = 1 the two layouts coincide. */
+static void drop_rows(faith_model *m, float *x, int n, const faith_rows *rows, float p, uint64_t key)
+{
+    size_t C = (size_t)m->cfg.d_model;
+    faith_dropout_apply_rows(x, (size_t)n, C, rows->T == 1 ? (size_t)m->T * C : C, p, key);
+}
+
+/* The layer from the attention output projection on: h1 = LN1(x + ctx Wo + bo), out = LN2(h1 +
+ * FFN(h1)), over N rows (B * T, or B for a first-token layer) whose residual input is x. */
+static void layer_tail_forward(faith_model *m, int l, const float *x, int N, const faith_rows *rows)
+{
+    const faith_model_config *c = &m->cfg;
+    const layer_off *o = &m->lo[l];
+    layer_acts *a = &m->la[l];
+    const float *P = m->params;
+    int C = c->d_model, F = c->d_ffn;
+    int drop = (m->flags & FAITH_FWD_DROPOUT) != 0, db = c->arch == FAITH_ARCH_DISTILBERT;
+    /* DistilBERT has no dropout after its attention output projection; BERT/RoBERTa do. */
+    if (drop && !db) {
+        faith_linear_forward(m->y, a->ctx, P + o->wo, P + o->bo, rows, C, C);
+        drop_rows(m, m->y, N, rows, p_hidden(m), drop_key(m, l, "attout"));
+        faith_residual_layernorm_forward(a->h1, a->res1, a->m1, a->r1, x, m->y, NULL, P + o->ln1g, P + o->ln1b,
+                                         N, C, layer_eps(m));
+    } else {
+        faith_linear_forward(m->y, a->ctx, P + o->wo, NULL, rows, C, C);
+        faith_residual_layernorm_forward(a->h1, a->res1, a->m1, a->r1, x, m->y, P + o->bo, P + o->ln1g,
+                                         P + o->ln1b, N, C, layer_eps(m));
+    }
+    faith_linear_forward(a->pre, a->h1, P + o->w1, NULL, rows, C, F);
+    faith_bias_gelu_forward(a->act, a->pre, P + o->b1, N, F);
+    if (drop) {
+        faith_linear_forward(m->y, a->act, P + o->w2, P + o->b2, rows, F, C);
+        drop_rows(m, m->y, N, rows, p_hidden(m), drop_key(m, l, "ffnout"));
+        faith_residual_layernorm_forward(a->out, a->res2, a->m2, a->r2, a->h1, m->y, NULL, P + o->ln2g,
+                                         P + o->ln2b, N, C, layer_eps(m));
+    } else {
+        faith_linear_forward(m->y, a->act, P + o->w2, NULL, rows, F, C);
+        faith_residual_layernorm_forward(a->out, a->res2, a->m2, a->r2, a->h1, m->y, P + o->b2, P + o->ln2g,
+                                         P + o->ln2b, N, C, layer_eps(m));
+    }
+}
+
+/* The last layer for each sequence's first token: keys and values of every token (one product with
+ * the K and V rows of the fused weight), the query of the first token only. */
+static void layer_first_forward(faith_model *m, int l)
+{
+    const faith_model_config *c = &m->cfg;
+    const layer_off *o = &m->lo[l];
+    layer_acts *a = &m->la[l];
+    const float *P = m->params;
+    int B = m->B, T = m->T, C = c->d_model;
+    faith_rows rows = {B, T, m->len, !m->batched}, rows1 = {B, 1, NULL, !m->batched};
+    float *kv = a->qkv, *q1 = a->qkv + (size_t)B * T * 2 * C;
+    for (int b = 0; b < B; b++) memcpy(m->x1 + (size_t)b * C, a->in + (size_t)b * T * C, sizeof(float) * C);
+    faith_linear_forward(kv, a->in, P + o->wqkv + (size_t)C * C, P + o->bqkv + C, &rows, C, 2 * C);
+    faith_linear_forward(q1, m->x1, P + o->wqkv, P + o->bqkv, &rows1, C, C);
+    faith_attention_first_probs(a->att, q1, kv, m->len, B, T, C, c->n_heads);
+    const float *attv = a->att;
+    if (m->flags & FAITH_FWD_DROPOUT) { /* row 0 of each (T, T) block of the whole layer's masks */
+        size_t R = (size_t)B * c->n_heads;
+        memcpy(a->attd, a->att, sizeof(float) * R * T);
+        faith_dropout_apply_rows(a->attd, R, (size_t)T, (size_t)T * T, c->attn_dropout, drop_key(m, l, "att"));
+        attv = a->attd;
+    }
+    faith_attention_first_context(a->ctx, attv, kv, m->len, B, T, C, c->n_heads);
+    layer_tail_forward(m, l, m->x1, B, &rows1);
+}
+
 static void layer_forward(faith_model *m, int l)
 {
     const faith_model_config *c = &m->cfg;
     const layer_off *o = &m->lo[l];
     layer_acts *a = &m->la[l];
     const float *P = m->params;
-    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->d_ffn, NH = c->n_heads;
-    int drop = (m->flags & FAITH_FWD_DROPOUT) != 0, db = c->arch == FAITH_ARCH_DISTILBERT;
+    int B = m->B, T = m->T, C = c->d_model, NH = c->n_heads;
     faith_rows rows = {B, T, m->len, !m->batched};
     faith_linear_forward(a->qkv, a->in, P + o->wqkv, P + o->bqkv, &rows, C, 3 * C);
     faith_attention_probs(a->att, a->qkv, m->len, B, T, C, NH);
     const float *attv = a->att;
-    if (drop) {
+    if (m->flags & FAITH_FWD_DROPOUT) {
         size_t A = (size_t)B * NH * T * T;
         memcpy(a->attd, a->att, sizeof(float) * A);
         faith_dropout_apply(a->attd, A, c->attn_dropout, drop_key(m, l, "att"));
         attv = a->attd;
     }
     faith_attention_context(a->ctx, attv, a->qkv, m->len, B, T, C, NH);
-    /* DistilBERT has no dropout after its attention output projection; BERT/RoBERTa do. */
-    if (drop && !db) {
-        faith_linear_forward(m->y, a->ctx, P + o->wo, P + o->bo, &rows, C, C);
-        faith_dropout_apply(m->y, (size_t)N * C, p_hidden(m), drop_key(m, l, "attout"));
-        faith_residual_layernorm_forward(a->h1, a->res1, a->m1, a->r1, a->in, m->y, NULL, P + o->ln1g,
-                                         P + o->ln1b, N, C, layer_eps(m));
-    } else {
-        faith_linear_forward(m->y, a->ctx, P + o->wo, NULL, &rows, C, C);
-        faith_residual_layernorm_forward(a->h1, a->res1, a->m1, a->r1, a->in, m->y, P + o->bo, P + o->ln1g,
-                                         P + o->ln1b, N, C, layer_eps(m));
-    }
-    faith_linear_forward(a->pre, a->h1, P + o->w1, NULL, &rows, C, F);
-    faith_bias_gelu_forward(a->act, a->pre, P + o->b1, N, F);
-    if (drop) {
-        faith_linear_forward(m->y, a->act, P + o->w2, P + o->b2, &rows, F, C);
-        faith_dropout_apply(m->y, (size_t)N * C, p_hidden(m), drop_key(m, l, "ffnout"));
-        faith_residual_layernorm_forward(a->out, a->res2, a->m2, a->r2, a->h1, m->y, NULL, P + o->ln2g,
-                                         P + o->ln2b, N, C, layer_eps(m));
-    } else {
-        faith_linear_forward(m->y, a->act, P + o->w2, NULL, &rows, F, C);
-        faith_residual_layernorm_forward(a->out, a->res2, a->m2, a->r2, a->h1, m->y, P + o->b2, P + o->ln2g,
-                                         P + o->ln2b, N, C, layer_eps(m));
-    }
+    layer_tail_forward(m, l, a->in, B * T, &rows);
 }
 
 /* Classification head on token 0: BERT pooler(tanh) -> classifier; RoBERTa dropout -> dense(tanh)
@@ -629,7 +711,8 @@ static void head_forward(faith_model *m, float *logits)
     int B = m->B, C = c->d_model, K = c->n_classes, drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
     faith_rows rows = {B, 1, NULL, !m->batched};
     const float *xl = m->la[c->n_layers - 1].out;
-    for (int r = 0; r < B; r++) memcpy(m->cls + (size_t)r * C, xl + (size_t)r * m->T * C, sizeof(float) * C);
+    size_t stride = m->first_only ? (size_t)C : (size_t)m->T * C;
+    for (int r = 0; r < B; r++) memcpy(m->cls + (size_t)r * C, xl + r * stride, sizeof(float) * C);
     if (drop && c->arch == FAITH_ARCH_ROBERTA)
         faith_dropout_apply(m->cls, (size_t)B * C, p_head(m), drop_key(m, -2, "cls_in"));
     faith_linear_forward(m->hpre, m->cls, P + m->hw1, P + m->hb1, &rows, C, C);
@@ -647,10 +730,15 @@ static int forward_once(faith_model *m, const faith_batch *b, int row0, unsigned
     m->B = b->B;
     m->T = b->T;
     m->flags = flags;
+    m->first_only = runs_first_only(flags);
     FAITH_TRY(prepare_inputs(m, b, row0, err));
     m->used_embeds = b->word_embeds != NULL;
     embed_forward(m, b);
-    for (int l = 0; l < m->cfg.n_layers; l++) layer_forward(m, l);
+    int L = m->cfg.n_layers;
+    for (int l = 0; l < L; l++) {
+        if (m->first_only && l == L - 1) layer_first_forward(m, l);
+        else layer_forward(m, l);
+    }
     head_forward(m, logits);
     return FAITH_OK;
 }
@@ -673,7 +761,7 @@ int faith_model_forward(faith_model *m, const faith_batch *b, unsigned flags, fl
      * per thread keep every thread busy. */
     int th = faith_get_threads(), per = FAITH_CHUNK_TOKENS * th / b->T;
     per = per < 2 * th ? 2 * th : per;
-    if (m->batched || flags != 0 || per >= b->B) FAITH_TRY(forward_once(m, b, 0, flags, logits, err));
+    if (m->batched || (flags & ~FAITH_FWD_EVERY_TOKEN) != 0 || per >= b->B) FAITH_TRY(forward_once(m, b, 0, flags, logits, err));
     else {
         int K = m->cfg.n_classes, C = m->cfg.d_model;
         for (int b0 = 0; b0 < b->B; b0 += per) {
@@ -692,6 +780,7 @@ const float *faith_model_hidden(const faith_model *m, int layer)
 {
     if (!(m->flags & (FAITH_FWD_HIDDEN | FAITH_FWD_KEEP_ACTS)) || layer < 0 || layer > m->cfg.n_layers || !m->ws)
         return NULL;
+    if (m->first_only && layer == m->cfg.n_layers) return NULL; /* one row per sequence only */
     return layer == 0 ? m->la[0].in : m->la[layer - 1].out;
 }
 
@@ -699,6 +788,7 @@ const float *faith_model_attention(const faith_model *m, int layer)
 {
     if (!(m->flags & (FAITH_FWD_ATTN | FAITH_FWD_KEEP_ACTS)) || layer < 0 || layer >= m->cfg.n_layers || !m->ws)
         return NULL;
+    if (m->first_only && layer == m->cfg.n_layers - 1) return NULL; /* first token's row only */
     return m->la[layer].att;
 }
 
@@ -728,8 +818,79 @@ static void head_backward(faith_model *m, const float *dlogits)
     faith_linear_backward(m->dh2, G(m->hw1), G(m->hb1), m->dh1, m->cls, P + m->hw1, &rows, C, C, 0);
     if (drop && c->arch == FAITH_ARCH_ROBERTA)
         faith_dropout_apply(m->dh2, BC, p_head(m), drop_key(m, -2, "cls_in"));
+    if (m->first_only) { /* the last layer's output has one row per sequence */
+        memcpy(m->dA, m->dh2, sizeof(float) * BC);
+        return;
+    }
     memset(m->dA, 0, sizeof(float) * (size_t)B * T * C);
     for (int r = 0; r < B; r++) memcpy(m->dA + (size_t)r * T * C, m->dh2 + (size_t)r * C, sizeof(float) * C);
+}
+
+/* Backward of layer_tail_forward over N rows: dA holds d out on entry; on return dA holds the
+ * residual part of d x (x: the layer's input rows) and dB holds d ctx. */
+static void layer_tail_backward(faith_model *m, int l, int N, const faith_rows *rows)
+{
+    const faith_model_config *c = &m->cfg;
+    const layer_off *o = &m->lo[l];
+    layer_acts *a = &m->la[l];
+    const float *P = m->params;
+    int C = c->d_model, F = c->d_ffn;
+    size_t NC = (size_t)N * C;
+    int drop = (m->flags & FAITH_FWD_DROPOUT) != 0, db = c->arch == FAITH_ARCH_DISTILBERT;
+    /* out = LN2(h1 + W2 act + b2) */
+    faith_layernorm_backward(m->dB, G(o->ln2g), G(o->ln2b), m->dA, a->res2, a->m2, a->r2, P + o->ln2g, N, C);
+    const float *dy = m->dB;
+    if (drop) {
+        memcpy(m->dC, m->dB, sizeof(float) * NC);
+        drop_rows(m, m->dC, N, rows, p_hidden(m), drop_key(m, l, "ffnout"));
+        dy = m->dC;
+    }
+    faith_linear_backward(m->dF, G(o->w2), G(o->b2), dy, a->act, P + o->w2, rows, F, C, 0);
+    faith_gelu_backward(m->dF, m->dF, a->pre, (size_t)N * F);
+    /* dB becomes d h1: the residual path plus the FFN input path. */
+    faith_linear_backward(m->dB, G(o->w1), G(o->b1), m->dF, a->h1, P + o->w1, rows, C, F, 1);
+    /* h1 = LN1(x + Wo ctx + bo) */
+    faith_layernorm_backward(m->dA, G(o->ln1g), G(o->ln1b), m->dB, a->res1, a->m1, a->r1, P + o->ln1g, N, C);
+    dy = m->dA;
+    if (drop && !db) {
+        memcpy(m->dC, m->dA, sizeof(float) * NC);
+        drop_rows(m, m->dC, N, rows, p_hidden(m), drop_key(m, l, "attout"));
+        dy = m->dC;
+    }
+    faith_linear_backward(m->dB, G(o->wo), G(o->bo), dy, a->ctx, P + o->wo, rows, C, C, 0);
+}
+
+/* Backward of layer_first_forward: dA holds d out (B, C) on entry and d in (B, T, C) on return. */
+static void layer_first_backward(faith_model *m, int l)
+{
+    const faith_model_config *c = &m->cfg;
+    const layer_off *o = &m->lo[l];
+    layer_acts *a = &m->la[l];
+    const float *P = m->params;
+    int B = m->B, T = m->T, C = c->d_model;
+    size_t BC = (size_t)B * C, CC = (size_t)C * C;
+    faith_rows rows = {B, T, m->len, !m->batched}, rows1 = {B, 1, NULL, !m->batched};
+    const float *kv = a->qkv, *q1 = a->qkv + (size_t)B * T * 2 * C;
+    float *dkv = m->dqkv, *dq1 = m->dqkv + (size_t)B * T * 2 * C;
+    layer_tail_backward(m, l, B, &rows1);
+    int drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
+    faith_attention_first_context_backward(a->datt, dkv, m->dB, drop ? a->attd : a->att, kv, m->len, B, T, C,
+                                           c->n_heads);
+    if (drop) {
+        size_t R = (size_t)B * c->n_heads;
+        faith_dropout_apply_rows(a->datt, R, (size_t)T, (size_t)T * T, c->attn_dropout, drop_key(m, l, "att"));
+    }
+    faith_attention_first_probs_backward(dq1, dkv, m->dS, a->datt, a->att, q1, kv, m->len, B, T, C, c->n_heads);
+    /* d x1 = residual (dA) + query path; then d in = K/V path, plus d x1 on each first token */
+    faith_linear_backward(m->dA, G(o->wqkv), G(o->bqkv), dq1, m->x1, P + o->wqkv, &rows1, C, C, 1);
+    memcpy(m->dh2, m->dA, sizeof(float) * BC);
+    faith_linear_backward(m->dA, G(o->wqkv + CC), G(o->bqkv + C), dkv, a->in, P + o->wqkv + CC, &rows, C, 2 * C,
+                          0);
+    for (int b = 0; b < B; b++) {
+        float *d = m->dA + (size_t)b * T * C;
+        const float *d1 = m->dh2 + (size_t)b * C;
+        for (int k = 0; k < C; k++) d[k] += d1[k];
+    }
 }
 
 /* dA holds d(out of layer l) on entry and d(in of layer l) on return. */
@@ -739,31 +900,10 @@ static void layer_backward(faith_model *m, int l)
     const layer_off *o = &m->lo[l];
     layer_acts *a = &m->la[l];
     const float *P = m->params;
-    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->d_ffn, NH = c->n_heads;
-    size_t NC = (size_t)N * C;
-    int drop = (m->flags & FAITH_FWD_DROPOUT) != 0, db = c->arch == FAITH_ARCH_DISTILBERT;
+    int B = m->B, T = m->T, C = c->d_model, NH = c->n_heads;
+    int drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
     faith_rows rows = {B, T, m->len, !m->batched};
-    /* out = LN2(h1 + W2 act + b2) */
-    faith_layernorm_backward(m->dB, G(o->ln2g), G(o->ln2b), m->dA, a->res2, a->m2, a->r2, P + o->ln2g, N, C);
-    const float *dy = m->dB;
-    if (drop) {
-        memcpy(m->dC, m->dB, sizeof(float) * NC);
-        faith_dropout_apply(m->dC, NC, p_hidden(m), drop_key(m, l, "ffnout"));
-        dy = m->dC;
-    }
-    faith_linear_backward(m->dF, G(o->w2), G(o->b2), dy, a->act, P + o->w2, &rows, F, C, 0);
-    faith_gelu_backward(m->dF, m->dF, a->pre, (size_t)N * F);
-    /* dB becomes d h1: the residual path plus the FFN input path. */
-    faith_linear_backward(m->dB, G(o->w1), G(o->b1), m->dF, a->h1, P + o->w1, &rows, C, F, 1);
-    /* h1 = LN1(in + Wo ctx + bo) */
-    faith_layernorm_backward(m->dA, G(o->ln1g), G(o->ln1b), m->dB, a->res1, a->m1, a->r1, P + o->ln1g, N, C);
-    dy = m->dA;
-    if (drop && !db) {
-        memcpy(m->dC, m->dA, sizeof(float) * NC);
-        faith_dropout_apply(m->dC, NC, p_hidden(m), drop_key(m, l, "attout"));
-        dy = m->dC;
-    }
-    faith_linear_backward(m->dB, G(o->wo), G(o->bo), dy, a->ctx, P + o->wo, &rows, C, C, 0);
+    layer_tail_backward(m, l, B * T, &rows);
     const float *attv = drop ? a->attd : a->att;
     faith_attention_context_backward(a->datt, m->dqkv, m->dB, attv, a->qkv, m->len, B, T, C, NH);
     if (drop)
@@ -811,7 +951,11 @@ int faith_model_backward(faith_model *m, const float *dlogits, float *d_word_emb
                              "model backward: the encoder is frozen, so there is no gradient for the embeddings");
     head_backward(m, dlogits);
     if (m->frozen) return FAITH_OK; /* nothing below the head is trained or asked for */
-    for (int l = m->cfg.n_layers - 1; l >= 0; l--) layer_backward(m, l);
+    int L = m->cfg.n_layers;
+    for (int l = L - 1; l >= 0; l--) {
+        if (m->first_only && l == L - 1) layer_first_backward(m, l);
+        else layer_backward(m, l);
+    }
     embed_backward(m, d_word_embeds);
     return FAITH_OK;
 }

@@ -45,7 +45,11 @@ enum {
     FAITH_FWD_KEEP_ACTS = 1u << 0,   /* keep what faith_model_backward needs */
     FAITH_FWD_HIDDEN = 1u << 1,      /* keep every layer's hidden states: faith_model_hidden() */
     FAITH_FWD_ATTN = 1u << 2,        /* keep every layer's attention probs: faith_model_attention() */
-    FAITH_FWD_DROPOUT = 1u << 3      /* training mode: dropout on (needs faith_model_set_dropout_seed) */
+    FAITH_FWD_DROPOUT = 1u << 3,     /* training mode: dropout on (needs faith_model_set_dropout_seed) */
+    /* Run the last layer for every token, as Hugging Face does. Without it (and without HIDDEN, ATTN
+     * or DROPOUT) the last layer runs for the first token only, the one the head reads: the same
+     * logits and gradients (to rounding), with less work. For comparisons and tests. */
+    FAITH_FWD_EVERY_TOKEN = 1u << 4
 };
 
 /* Load config.json + model.safetensors from dir. Every tensor is validated (names, dtypes F32/F16/BF16,
@@ -68,6 +72,10 @@ int faith_model_save(const faith_model *m, const char *dir, faith_err *err);
 void faith_model_free(faith_model *m); /* NULL is a no-op */
 
 const faith_model_config *faith_model_cfg(const faith_model *m);
+/* Identifies a model's parameters within the process: new for every model made (two models never
+ * share one, even at the same address) and after faith_model_randomize_top. What caches model
+ * outputs across calls keys on it. */
+uint64_t faith_model_serial(const faith_model *m);
 
 /* Forward a batch; logits (B, K). Activations live in a workspace owned by the model, grown when a
  * batch needs more and reused after: no allocation per call once warm. A row's logits do not depend
@@ -85,11 +93,13 @@ size_t faith_model_workspace_bytes(faith_model *m, int B, int T, unsigned flags)
 int faith_model_backward(faith_model *m, const float *dlogits, float *d_word_embeds, faith_err *err);
 
 /* Hidden states of the last forward with FAITH_FWD_HIDDEN: layer 0 is the embedding output,
- * layer l (1..L) the output of encoder layer l; (B, T, C). NULL when not kept. */
+ * layer l (1..L) the output of encoder layer l; (B, T, C). NULL when not kept (KEEP_ACTS alone keeps
+ * every layer but the last, which ran for the first token only). */
 const float *faith_model_hidden(const faith_model *m, int layer);
 
 /* Attention probabilities of encoder layer l (0..L-1) from the last forward with FAITH_FWD_ATTN;
- * (B, NH, T, T), rows and columns past len[b] are zero. NULL when not kept. */
+ * (B, NH, T, T), rows and columns past len[b] are zero. NULL when not kept (KEEP_ACTS alone: all
+ * but the last layer). */
 const float *faith_model_attention(const faith_model *m, int layer);
 
 /* Gradient with respect to layer l's attention probabilities, from the last backward when the

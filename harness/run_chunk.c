@@ -28,12 +28,20 @@ static int32_t argmax(const float *x, int32_t k)
     return best;
 }
 
-/* The same explainer on the randomised model; Spearman of the two word-score vectors. */
-static int sanity_one(faith_run *r, const faith_explainer *e, const faith_item *it, faith_record *rec,
+/* The same explainer, for the same target, on the randomised model; Spearman of the two word-score
+ * vectors. The item carries the randomised model's own logits: explainers that know the full
+ * input's output from them (coalition values, LOO drops) must not mix in the original model's. */
+static int sanity_one(faith_run *r, const faith_explainer *e, const faith_item *orig, faith_record *rec,
                       faith_err *err)
 {
     faith_env env = {r->rand_model, faith_tokenizer_special(r->tok), r->cfg->seed, r->cfg->batch_tokens,
                      e->output, &rec->metric_cost};
+    faith_item item = *orig, *it = &item;
+    float logits[FAITH_MAX_CLASSES];
+    const int32_t *ids = it->ids, *types = it->type_ids;
+    FAITH_TRY(faith_run_logits(r->rand_model, r->cfg->batch_tokens, 1, &ids, &types, &it->n, logits,
+                               &rec->metric_cost, err));
+    item.logits = logits;
     float *scores = faith_xcalloc((size_t)it->n, sizeof(float));
     float *ws = faith_xcalloc((size_t)it->n_words + 1, sizeof(float));
     int rc = faith_explainer_explain(e, &env, it, scores, NULL, err);

@@ -37,6 +37,12 @@ faith_cmp_tables "$T/b1" "$T/b2"
 cmp -s "$T/b1/examples.tsv.zst" "$T/np1/examples.tsv.zst" && { echo "FAIL: batched and per-sequence products gave the same bytes"; exit 1; }
 [ ! -e "$T/np3/.partial" ] || { echo "FAIL: .partial left after success"; exit 1; }
 
+# The model-randomisation check explains on the randomised model afresh: occlusion's leave-one-out
+# drops are that model's (a cache keyed without the model gave the original ranking, Spearman 1).
+mr=$(awk -F'\t' '$1 == "occlusion" && $2 == "model_randomization" {print $5}' "$T/np1/summary.tsv")
+awk -v m="$mr" 'BEGIN {exit !(m != "" && m < 0.99)}' \
+    || { echo "FAIL: occlusion's model_randomization Spearman is '$mr', expected below 0.99"; exit 1; }
+
 # Shape: one row per (example, explainer) in ascending id, 4 explainers.
 rows=$(zstdcat "$T/np1/examples.tsv.zst" | tail -n +2 | wc -l)
 [ "$rows" = 96 ] || { echo "FAIL: examples.tsv has $rows rows, expected 96"; exit 1; }

@@ -242,6 +242,58 @@ static void test_attention(void **s)
     free(datt); free(dqkv); free(scratch); free(c.qkv); free(c.att); free(c.ctx); free(c.wt); free(c.wa);
 }
 
+/* First-token attention: the same probabilities and context as row 0 of the full kernels, and the
+ * gradients the full backward gives when only row 0 of the context carries a gradient (the queries
+ * of other rows then get none). Q, K, V are laid out as the engine lays them out: q1 (B, C) apart
+ * from kv (B, T, 2C). */
+static void test_attention_first(void **s)
+{
+    (void)s;
+    size_t nq = (size_t)AB * AT * 3 * AC, na = (size_t)AB * ANH * AT * AT, nc = (size_t)AB * AT * AC;
+    float *qkv = randv(nq, 1), *att = randv(na, 0), *ctx = randv(nc, 0), *dctx = randv(nc, 0);
+    float *q1 = randv((size_t)AB * AC, 0), *kv = randv((size_t)AB * AT * 2 * AC, 0);
+    float *att1 = randv((size_t)AB * ANH * AT, 0), *ctx1 = randv((size_t)AB * AC, 0), *dctx1 = randv((size_t)AB * AC, 1);
+    for (int b = 0; b < AB; b++)
+        for (int t = 0; t < AT; t++) {
+            const float *row = qkv + ((size_t)b * AT + t) * 3 * AC;
+            memcpy(kv + ((size_t)b * AT + t) * 2 * AC, row + AC, sizeof(float) * 2 * AC);
+            if (t == 0) memcpy(q1 + (size_t)b * AC, row, sizeof(float) * AC);
+        }
+    faith_attention_probs(att, qkv, ALEN, AB, AT, AC, ANH);
+    faith_attention_context(ctx, att, qkv, ALEN, AB, AT, AC, ANH);
+    faith_attention_first_probs(att1, q1, kv, ALEN, AB, AT, AC, ANH);
+    faith_attention_first_context(ctx1, att1, kv, ALEN, AB, AT, AC, ANH);
+    for (int b = 0; b < AB; b++) {
+        for (int h = 0; h < ANH; h++)
+            for (int j = 0; j < AT; j++)
+                assert_true(fabsf(att1[((size_t)b * ANH + h) * AT + j] - att[(((size_t)b * ANH + h) * AT) * AT + j]) < 1e-6f);
+        for (int k = 0; k < AC; k++) assert_true(fabsf(ctx1[(size_t)b * AC + k] - ctx[(size_t)b * AT * AC + k]) < 1e-6f);
+        memset(dctx + (size_t)b * AT * AC, 0, sizeof(float) * AT * AC);
+        memcpy(dctx + (size_t)b * AT * AC, dctx1 + (size_t)b * AC, sizeof(float) * AC);
+    }
+    float *datt = malloc(sizeof(float) * na), *dqkv = malloc(sizeof(float) * nq), *sc = malloc(sizeof(float) * AB * AT * AT);
+    float *datt1 = malloc(sizeof(float) * AB * ANH * AT), *dq1 = malloc(sizeof(float) * AB * AC);
+    float *dkv = malloc(sizeof(float) * AB * AT * 2 * AC), *sc1 = malloc(sizeof(float) * AB * AT);
+    faith_attention_context_backward(datt, dqkv, dctx, att, qkv, ALEN, AB, AT, AC, ANH);
+    faith_attention_probs_backward(dqkv, datt, att, qkv, sc, ALEN, AB, AT, AC, ANH);
+    faith_attention_first_context_backward(datt1, dkv, dctx1, att1, kv, ALEN, AB, AT, AC, ANH);
+    faith_attention_first_probs_backward(dq1, dkv, sc1, datt1, att1, q1, kv, ALEN, AB, AT, AC, ANH);
+    double gmax = 0;
+    for (int b = 0; b < AB; b++)
+        for (int t = 0; t < AT; t++) {
+            const float *full = dqkv + ((size_t)b * AT + t) * 3 * AC;
+            for (int k = 0; k < 2 * AC; k++) {
+                assert_true(fabsf(dkv[((size_t)b * AT + t) * 2 * AC + k] - full[AC + k]) < 1e-5f);
+                gmax = fmax(gmax, fabs(full[AC + k]));
+            }
+            if (t == 0)
+                for (int k = 0; k < AC; k++) assert_true(fabsf(dq1[(size_t)b * AC + k] - full[k]) < 1e-5f);
+        }
+    assert_true(gmax > 0.05); /* gradients that mean something */
+    free(qkv); free(att); free(ctx); free(dctx); free(q1); free(kv); free(att1); free(ctx1); free(dctx1);
+    free(datt); free(dqkv); free(sc); free(datt1); free(dq1); free(dkv); free(sc1);
+}
+
 /* ---- head activations and dropout ---- */
 typedef struct { float *x, *y, *wt; int relu; size_t n; } act_ctx;
 static double act_J(void *p)
@@ -291,6 +343,15 @@ static void test_dropout(void **s)
     size_t differ = 0;
     for (size_t i = 0; i < n; i++) differ += (x[i] == 0.0f) != (g[i] == 0.0f);
     assert_true(differ > n / 10); /* another key gives another mask */
+    /* Rows of a larger layout draw that layout's masks: rows 0 and 2 of a (3, 50) buffer, as (2, 50)
+     * rows 100 apart, get exactly its masks. */
+    float big[150], rows[100];
+    for (int i = 0; i < 150; i++) big[i] = 1.0f;
+    for (int i = 0; i < 100; i++) rows[i] = 1.0f;
+    faith_dropout_apply(big, 150, 0.5f, 79);
+    faith_dropout_apply_rows(rows, 2, 50, 100, 0.5f, 79);
+    assert_memory_equal(rows, big, sizeof(float) * 50);
+    assert_memory_equal(rows + 50, big + 100, sizeof(float) * 50);
     free(x);
     free(g);
 }
@@ -304,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_attention_first),
         cmocka_unit_test(test_head_activations),
         cmocka_unit_test(test_dropout),
     };

@@ -586,6 +586,30 @@ static void test_tau_loo_shares_passes_across_explainers(void **state)
     assert_int_equal(m->ops->measure(m->state, &en, &e3.it, occ_scores, NULL, r, &err), FAITH_OK);
     assert_int_equal(COST.sequences - before, 6);
     assert_near(r[0], 1.0, 1e-12);
+    /* The same example on another model (the model-randomisation check explains every example a
+     * second time on a randomised copy): recomputed on that model, whose drops are its own. */
+    float other_v[V], occ2[8];
+    for (int i = 0; i < V; i++) other_v[i] = -VALUE[i];
+    faith_model *M2 = NULL;
+    assert_int_equal(faith_test_linear_model(V, other_v, BIAS, 64, &M2), 0);
+    faith_env en2 = en;
+    en2.model = M2;
+    float logits2[2];
+    const int32_t *ids3 = e3.ids;
+    assert_int_equal(faith_run_logits(M2, 4096, 1, &ids3, NULL, &e3.n, logits2, NULL, &err), 0);
+    faith_item it2 = e3.it;
+    it2.logits = logits2; /* an item carries its model's logits, as the runner's sanity check passes it */
+    before = COST.sequences;
+    assert_int_equal(faith_explainer_explain(occ, &en2, &it2, occ2, NULL, &err), FAITH_OK);
+    assert_int_equal(COST.sequences - before, 6); /* its 6 tokens removed, each once */
+    int opposite = 0; /* negated values: opposite drops (token 8's value is the mask's: no drop) */
+    for (int i = 1; i <= 6; i++) opposite += occ2[i] * occ_scores[i] < 0;
+    assert_int_equal(opposite, 5);
+    faith_model_randomize_top(M2, 1, 3); /* new parameters in place: recomputed again */
+    before = COST.sequences;
+    assert_int_equal(faith_explainer_explain(occ, &en2, &it2, occ2, NULL, &err), FAITH_OK);
+    assert_int_equal(COST.sequences - before, 6);
+    faith_model_free(M2);
     faith_explainer_free(occ);
     faith_metric_free(m);
 }

@@ -308,7 +308,10 @@ static void run_rows(faith_model *m, const int32_t *ids, const int32_t *len, con
     float logits[PB * 3], dl[PB * 3], *dwe = malloc(sizeof(float) * (size_t)n * T * PC);
     faith_err err;
     assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_KEEP_ACTS, logits, &err), 0);
-    const float *h = faith_model_hidden(m, 2);
+    /* The last layer ran for the first token only: its hidden states are not there to compare. */
+    int L = faith_model_cfg(m)->n_layers;
+    assert_null(faith_model_hidden(m, L));
+    const float *h = faith_model_hidden(m, L - 1);
     assert_non_null(h);
     for (int r = 0; r < n; r++) {
         int i = order[r];
@@ -513,7 +516,8 @@ static void random_dlogits(float *dl, int n, uint64_t seed)
 
 static int close_enough(double got, double want) { return fabs(got - want) <= 2e-3 * fabs(want) + 2e-4; }
 
-static void check_embedding_grad(faith_arch arch)
+/* extra: 0 (the last layer for the first token only) or FAITH_FWD_EVERY_TOKEN. */
+static void check_embedding_grad(faith_arch arch, unsigned extra)
 {
     faith_model *m = small_model(arch, 21);
     const faith_model_config *c = faith_model_cfg(m);
@@ -525,7 +529,7 @@ static void check_embedding_grad(faith_arch arch)
     random_dlogits(dl, TB * 3, 1);
     float *g = malloc(sizeof(float) * TB * TT * C);
     faith_err err;
-    assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_KEEP_ACTS, logits, &err), 0);
+    assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_KEEP_ACTS | extra, logits, &err), 0);
     assert_int_equal(faith_model_backward(m, dl, g, &err), 0);
     ref r;
     ref_init(&r, m);
@@ -558,7 +562,7 @@ static void check_embedding_grad(faith_arch arch)
     for (int i = 0; i < TB * TT; i++) memcpy(we + (size_t)i * C, E + (size_t)ids[i] * C, sizeof(float) * C);
     faith_batch b2 = {TB, TT, ids, types, LEN, we};
     float logits2[TB * 3];
-    assert_int_equal(faith_model_forward(m, &b2, FAITH_FWD_KEEP_ACTS, logits2, &err), 0);
+    assert_int_equal(faith_model_forward(m, &b2, FAITH_FWD_KEEP_ACTS | extra, logits2, &err), 0);
     assert_int_equal(faith_model_backward(m, dl, g2, &err), 0);
     assert_true(faith_test_max_abs_diff(logits, logits2, TB * 3) == 0.0);
     assert_true(faith_test_max_abs_diff(g, g2, (size_t)TB * TT * C) == 0.0);
@@ -569,9 +573,14 @@ static void check_embedding_grad(faith_arch arch)
     faith_model_free(m);
 }
 
-static void test_embedding_grad_bert(void **s) { (void)s; check_embedding_grad(FAITH_ARCH_BERT); }
-static void test_embedding_grad_distilbert(void **s) { (void)s; check_embedding_grad(FAITH_ARCH_DISTILBERT); }
-static void test_embedding_grad_roberta(void **s) { (void)s; check_embedding_grad(FAITH_ARCH_ROBERTA); }
+static void check_embedding_grads(faith_arch arch)
+{
+    check_embedding_grad(arch, 0);
+    check_embedding_grad(arch, FAITH_FWD_EVERY_TOKEN);
+}
+static void test_embedding_grad_bert(void **s) { (void)s; check_embedding_grads(FAITH_ARCH_BERT); }
+static void test_embedding_grad_distilbert(void **s) { (void)s; check_embedding_grads(FAITH_ARCH_DISTILBERT); }
+static void test_embedding_grad_roberta(void **s) { (void)s; check_embedding_grads(FAITH_ARCH_ROBERTA); }
 
 /* Gradient wrt the attention probabilities: perturb one probability in the reference. */
 static void test_attention_grad(void **s)
@@ -613,7 +622,7 @@ static void test_attention_grad(void **s)
 }
 
 /* Weight gradients of every parameter tensor (a few entries each, including used embedding rows). */
-static void check_weight_grads(faith_arch arch)
+static void check_weight_grad(faith_arch arch, unsigned extra)
 {
     faith_model *m = small_model(arch, 41);
     int32_t ids[TB * TT], types[TB * TT];
@@ -624,7 +633,7 @@ static void check_weight_grads(faith_arch arch)
     faith_err err;
     assert_int_equal(faith_model_enable_grads(m, 1, &err), 0);
     faith_model_zero_grads(m);
-    assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_KEEP_ACTS, logits, &err), 0);
+    assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_KEEP_ACTS | extra, logits, &err), 0);
     assert_int_equal(faith_model_backward(m, dl, NULL, &err), 0);
     const float *G = faith_model_grads(m);
     ref r;
@@ -657,6 +666,11 @@ static void check_weight_grads(faith_arch arch)
     faith_model_free(m);
 }
 
+static void check_weight_grads(faith_arch arch)
+{
+    check_weight_grad(arch, 0);
+    check_weight_grad(arch, FAITH_FWD_EVERY_TOKEN);
+}
 static void test_weight_grads_bert(void **s) { (void)s; check_weight_grads(FAITH_ARCH_BERT); }
 static void test_weight_grads_distilbert(void **s) { (void)s; check_weight_grads(FAITH_ARCH_DISTILBERT); }
 static void test_weight_grads_roberta(void **s) { (void)s; check_weight_grads(FAITH_ARCH_ROBERTA); }
@@ -708,6 +722,70 @@ static void test_dropout_grads(void **s)
         free(g);
         faith_model_free(m);
     }
+}
+
+/* The last layer run for the first token only (the default without HIDDEN or ATTN) gives the
+ * logits, input gradients and weight gradients of the whole layer to rounding, with one and two
+ * layers, both kinds of products, in training mode too (the same dropout masks), and a smaller
+ * workspace. */
+static void test_first_token_layer(void **s)
+{
+    (void)s;
+    for (int a = 0; a < 3; a++)
+        for (int v = 0; v < 8; v++) {
+            int layers = 1 + (v & 1), batched = (v >> 1) & 1, drop = (v >> 2) & 1;
+            faith_model *m = small_model((faith_arch)a, 61 + a);
+            faith_model_config *c = (faith_model_config *)faith_model_cfg(m);
+            c->n_layers = layers; /* the first layers of the 2-layer model: same offsets */
+            if (drop) {
+                c->hidden_dropout = c->attn_dropout = 0.3f;
+                c->classifier_dropout = 0.2f;
+                faith_model_set_dropout_seed(m, 5);
+            }
+            unsigned df = drop ? FAITH_FWD_DROPOUT : 0u;
+            faith_model_set_products(m, batched ? FAITH_PRODUCTS_BATCHED : FAITH_PRODUCTS_PER_SEQUENCE);
+            int C = c->d_model;
+            int32_t ids[TB * TT], types[TB * TT];
+            make_batch((faith_arch)a, ids, types);
+            faith_batch b = {TB, TT, ids, types, LEN, NULL};
+            float lg[2][TB * 3], dl[TB * 3], *g[2], *w[2];
+            size_t n;
+            faith_model_params(m, &n);
+            random_dlogits(dl, TB * 3, 7);
+            faith_err err;
+            assert_int_equal(faith_model_enable_grads(m, 1, &err), 0);
+            for (int k = 0; k < 2; k++) {
+                unsigned f = FAITH_FWD_KEEP_ACTS | df | (k ? FAITH_FWD_EVERY_TOKEN : 0u);
+                g[k] = malloc(sizeof(float) * TB * TT * C);
+                w[k] = malloc(sizeof(float) * n);
+                faith_model_zero_grads(m);
+                assert_int_equal(faith_model_forward(m, &b, f, lg[k], &err), 0);
+                assert_int_equal(faith_model_backward(m, dl, g[k], &err), 0);
+                memcpy(w[k], faith_model_grads(m), sizeof(float) * n);
+            }
+            double gs = 0, ws = 0;
+            for (int i = 0; i < TB * TT * C; i++) gs = fmax(gs, fabs(g[1][i]));
+            for (size_t i = 0; i < n; i++) ws = fmax(ws, fabs(w[1][i]));
+            double dlog = faith_test_max_abs_diff(lg[0], lg[1], TB * 3);
+            double dg = faith_test_max_abs_diff(g[0], g[1], (size_t)TB * TT * C) / gs;
+            double dw = faith_test_max_abs_diff(w[0], w[1], n) / ws;
+            if (dlog > 1e-5 || dg > 1e-5 || dw > 1e-5 || gs < 1e-3)
+                fail_msg("arch %d, %d layers, batched %d, dropout %d: first-token layer differs by %g (logits), "
+                         "%g (input grads), %g (weight grads)", a, layers, batched, drop, dlog, dg, dw);
+            /* A forward that keeps nothing agrees too; kept activations need less workspace. */
+            float lo[TB * 3];
+            assert_int_equal(faith_model_forward(m, &b, df, lo, &err), 0);
+            assert_true(faith_test_max_abs_diff(lo, lg[0], TB * 3) == 0.0);
+            if (drop) { /* and the masks matter: without them the logits move */
+                assert_int_equal(faith_model_forward(m, &b, 0, lo, &err), 0);
+                assert_true(faith_test_max_abs_diff(lo, lg[0], TB * 3) > 1e-3);
+            }
+            assert_true(faith_model_workspace_bytes(m, TB, TT, FAITH_FWD_KEEP_ACTS) <
+                        faith_model_workspace_bytes(m, TB, TT, FAITH_FWD_KEEP_ACTS | FAITH_FWD_EVERY_TOKEN));
+            for (int k = 0; k < 2; k++) free(g[k]), free(w[k]);
+            c->n_layers = 2;
+            faith_model_free(m);
+        }
 }
 
 static void test_randomize_top(void **s)
@@ -811,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_weight_grads_distilbert),
         cmocka_unit_test(test_weight_grads_roberta),
         cmocka_unit_test(test_dropout_grads),
+        cmocka_unit_test(test_first_token_layer),
         cmocka_unit_test(test_randomize_top),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_outputs),
