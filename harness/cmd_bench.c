@@ -41,15 +41,16 @@ static double sgemm_peak(int n)
 }
 
 /* Multiply-adds x2 of one forward: linears over B*T rows, attention over T x T per head, the head.
- * With first_only the last layer does what Faith's does for the first token alone: keys and values
- * over B*T rows; the query, output projection and FFN over B rows; attention over 1 x T. */
+ * With first_only the last layer does what Faith's does for the first token alone: the query, the
+ * folded key and value products (u = Wk^T q, Wv xbar), output projection and FFN over B rows, and
+ * attention as scores and weighted sums of the layer's inputs over 1 x T per head. */
 static void model_flops(const faith_model_config *c, int B, int T, int first_only, double *lin, double *att)
 {
-    double N = (double)B * T, C = c->d_model, F = c->d_ffn, L = c->n_layers;
+    double N = (double)B * T, C = c->d_model, F = c->d_ffn, L = c->n_layers, NH = c->n_heads;
     double full = 2 * N * C * 3 * C + 2 * N * C * C + 4 * N * C * F;
-    double first = 2 * N * C * 2 * C + (double)B * (2 * C * C + 2 * C * C + 4 * C * F);
+    double first = (double)B * (4 * 2 * C * C + 4 * C * F);
     *lin = (first_only ? (L - 1) * full + first : L * full) + 2.0 * B * C * (C + c->n_classes);
-    *att = (first_only ? (L - 1) * 4.0 * B * (double)T * T * C + 4.0 * B * T * C : L * 4.0 * B * (double)T * T * C);
+    *att = first_only ? (L - 1) * 4.0 * B * (double)T * T * C + 4.0 * B * NH * T * C : L * 4.0 * B * (double)T * T * C;
 }
 
 /* PyTorch references of the same classifier, one thread in every pool: embeddings (word + position +

@@ -400,80 +400,127 @@ void faith_attention_probs_backward(float *dqkv, const float *datt, const float 
     });
 }
 
-/* One query per sequence: each product has a single row, so the work is linear in T. */
-void faith_attention_first_probs(float *att1, const float *q1, const float *kv, const int32_t *len, int B,
-                                 int T, int C, int NH)
+/* Folded first-token attention (layers.h). Every product is one sequence's, single-threaded, so a
+ * sequence's bits depend on that sequence alone. Weight gradients sum over the batch in one product
+ * per head after the per-sequence loop. */
+void faith_attention_folded_probs(float *att1, float *u, const float *q1, const float *x, const float *wk,
+                                  const int32_t *len, int B, int T, int C, int NH)
 {
-    int hd = C / NH, C2 = 2 * C;
+    int hd = C / NH;
     float scale = 1.0f / sqrtf((float)hd);
     PAR_FOR_DYNAMIC(1, int, b, B, {
         int L = len[b];
+        float *ub = u + (size_t)b * NH * C, *pb = att1 + (size_t)b * NH * T;
+        for (int h = 0; h < NH; h++) /* u_h = scale * q_h Wk_h */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, C, hd, scale, q1 + (size_t)b * C + h * hd, hd,
+                        wk + (size_t)h * hd * C, C, 0.0f, ub + (size_t)h * C, C);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NH, L, C, 1.0f, ub, C, x + (size_t)b * T * C, C, 0.0f,
+                    pb, T);
         for (int h = 0; h < NH; h++) {
-            float *row = att1 + ((size_t)b * NH + h) * T;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, L, hd, scale, q1 + (size_t)b * C + h * hd, hd,
-                        kv + (size_t)b * T * C2 + h * hd, C2, 0.0f, row, T);
+            float *row = pb + (size_t)h * T;
             softmax_inplace(row, L);
             if (L < T) memset(row + L, 0, sizeof(float) * (size_t)(T - L));
         }
     });
 }
 
-void faith_attention_first_context(float *ctx1, const float *attv1, const float *kv, const int32_t *len,
-                                   int B, int T, int C, int NH)
+/* The weights' sum: 1 for softmax probabilities (to rounding), not under attention dropout, where
+ * the value bias enters each context in proportion to it. */
+static float weight_sum(const float *p, int L)
 {
-    int hd = C / NH, C2 = 2 * C;
-    PAR_FOR_DYNAMIC(1, int, b, B, {
-        for (int h = 0; h < NH; h++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, hd, len[b], 1.0f,
-                        attv1 + ((size_t)b * NH + h) * T, T, kv + (size_t)b * T * C2 + C + h * hd, C2, 0.0f,
-                        ctx1 + (size_t)b * C + h * hd, hd);
-    });
+    float s = 0;
+    for (int j = 0; j < L; j++) s += p[j];
+    return s;
 }
 
-void faith_attention_first_context_backward(float *dattv1, float *dkv, const float *dctx1, const float *attv1,
-                                            const float *kv, const int32_t *len, int B, int T, int C, int NH)
+void faith_attention_folded_context(float *ctx1, float *xbar, const float *attv1, const float *x,
+                                    const float *wv, const float *bv, const int32_t *len, int B, int T, int C,
+                                    int NH)
 {
-    int hd = C / NH, C2 = 2 * C;
+    int hd = C / NH;
     PAR_FOR_DYNAMIC(1, int, b, B, {
-        int L = len[b];
-        const float *base = kv + (size_t)b * T * C2;
-        float *dbase = dkv + (size_t)b * T * C2;
-        if (L < T) memset(dbase + (size_t)L * C2, 0, sizeof(float) * (size_t)(T - L) * C2);
-        for (int h = 0; h < NH; h++) {
-            size_t ro = ((size_t)b * NH + h) * T;
-            const float *dc = dctx1 + (size_t)b * C + h * hd;
-            /* dP = dctx V^T; dV = P^T dctx */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, L, hd, 1.0f, dc, hd, base + C + h * hd, C2,
-                        0.0f, dattv1 + ro, T);
-            if (L < T) memset(dattv1 + ro + L, 0, sizeof(float) * (size_t)(T - L));
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, hd, 1, 1.0f, attv1 + ro, T, dc, hd, 0.0f,
-                        dbase + C + h * hd, C2);
+        float *xb = xbar + (size_t)b * NH * C, *cb = ctx1 + (size_t)b * C;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NH, C, len[b], 1.0f, attv1 + (size_t)b * NH * T, T,
+                    x + (size_t)b * T * C, C, 0.0f, xb, C);
+        for (int h = 0; h < NH; h++) { /* ctx_h = xbar_h Wv_h^T + (sum_j attv_j) bv_h */
+            float w = weight_sum(attv1 + ((size_t)b * NH + h) * T, len[b]);
+            for (int e = 0; e < hd; e++) cb[h * hd + e] = w * bv[h * hd + e];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, hd, C, 1.0f, xb + (size_t)h * C, C,
+                        wv + (size_t)h * hd * C, C, 1.0f, cb + h * hd, hd);
         }
     });
 }
 
-void faith_attention_first_probs_backward(float *dq1, float *dkv, float *scratch, const float *datt1,
-                                          const float *att1, const float *q1, const float *kv,
-                                          const int32_t *len, int B, int T, int C, int NH)
+/* dw_h (hd, C) += alpha * a_h^T g_h summed over the batch: a_h is hd columns of rows C apart (a
+ * per-sequence vector of C split by head), g_h rows of C, NH * C apart. */
+static void head_outer_sum(float *dw, const float *a, const float *g, float alpha, int B, int C, int NH)
 {
-    int hd = C / NH, C2 = 2 * C;
+    int hd = C / NH;
+    PAR_FOR_DYNAMIC(1, int, h, NH, {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hd, C, B, alpha, a + h * hd, C, g + (size_t)h * C,
+                    NH * C, 1.0f, dw + (size_t)h * hd * C, C);
+    });
+}
+
+void faith_attention_folded_context_backward(float *dattv1, float *dx, float *dxbar, float *dwv, float *dbv,
+                                             const float *dctx1, const float *attv1, const float *xbar,
+                                             const float *x, const float *wv, const float *bv, const int32_t *len,
+                                             int B, int T, int C, int NH)
+{
+    int hd = C / NH;
+    PAR_FOR_DYNAMIC(1, int, b, B, {
+        int L = len[b];
+        float *db = dxbar + (size_t)b * NH * C, *dxb = dx + (size_t)b * T * C, *dpb = dattv1 + (size_t)b * NH * T;
+        const float *xb = x + (size_t)b * T * C, *pb = attv1 + (size_t)b * NH * T;
+        for (int h = 0; h < NH; h++) /* d xbar_h = dctx_h Wv_h */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, C, hd, 1.0f, dctx1 + (size_t)b * C + h * hd,
+                        hd, wv + (size_t)h * hd * C, C, 0.0f, db + (size_t)h * C, C);
+        /* dP = d xbar x^T + dctx . bv (the value bias, per head); dx = P^T d xbar */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NH, L, C, 1.0f, db, C, xb, C, 0.0f, dpb, T);
+        for (int h = 0; h < NH; h++) {
+            float *row = dpb + (size_t)h * T, g = 0;
+            for (int e = 0; e < hd; e++) g += dctx1[(size_t)b * C + h * hd + e] * bv[h * hd + e];
+            for (int j = 0; j < L; j++) row[j] += g;
+            if (L < T) memset(row + L, 0, sizeof(float) * (size_t)(T - L));
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, C, NH, 1.0f, pb, T, db, C, 0.0f, dxb, C);
+        if (L < T) memset(dxb + (size_t)L * C, 0, sizeof(float) * (size_t)(T - L) * C);
+    });
+    if (dwv) head_outer_sum(dwv, dctx1, xbar, 1.0f, B, C, NH);
+    if (dbv)
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++) {
+                float w = weight_sum(attv1 + ((size_t)b * NH + h) * T, len[b]);
+                for (int e = 0; e < hd; e++) dbv[h * hd + e] += w * dctx1[(size_t)b * C + h * hd + e];
+            }
+}
+
+void faith_attention_folded_probs_backward(float *dq1, float *dx, float *du, float *dwk, float *scratch,
+                                           const float *datt1, const float *att1, const float *u, const float *q1,
+                                           const float *x, const float *wk, const int32_t *len, int B, int T,
+                                           int C, int NH)
+{
+    int hd = C / NH;
     float scale = 1.0f / sqrtf((float)hd);
     PAR_FOR_DYNAMIC(1, int, b, B, {
         int L = len[b];
-        const float *base = kv + (size_t)b * T * C2;
-        float *dbase = dkv + (size_t)b * T * C2, *ds = scratch + (size_t)b * T;
-        for (int h = 0; h < NH; h++) {
+        float *ds = scratch + (size_t)b * NH * T, *dub = du + (size_t)b * NH * C;
+        const float *xb = x + (size_t)b * T * C;
+        for (int h = 0; h < NH; h++) { /* dS = P * (dP - sum(P * dP)); the scale lives in u */
             const float *p = att1 + ((size_t)b * NH + h) * T, *dp = datt1 + ((size_t)b * NH + h) * T;
-            /* dS = P * (dP - sum(P * dP)) * scale; dQ = dS K; dK = dS^T Q */
-            float dot = 0;
+            float *d = ds + (size_t)h * T, dot = 0;
             for (int j = 0; j < L; j++) dot += p[j] * dp[j];
-            for (int j = 0; j < L; j++) ds[j] = p[j] * (dp[j] - dot) * scale;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, hd, L, 1.0f, ds, L, base + h * hd, C2, 0.0f,
-                        dq1 + (size_t)b * C + h * hd, hd);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, hd, 1, 1.0f, ds, L, q1 + (size_t)b * C + h * hd,
-                        hd, 0.0f, dbase + h * hd, C2);
+            for (int j = 0; j < L; j++) d[j] = p[j] * (dp[j] - dot);
         }
+        /* du = dS x; dx += dS^T u; dq_h = scale * du_h Wk_h^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NH, C, L, 1.0f, ds, T, xb, C, 0.0f, dub, C);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, C, NH, 1.0f, ds, T, u + (size_t)b * NH * C, C, 1.0f,
+                    dx + (size_t)b * T * C, C);
+        for (int h = 0; h < NH; h++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, hd, C, scale, dub + (size_t)h * C, C,
+                        wk + (size_t)h * hd * C, C, 0.0f, dq1 + (size_t)b * C + h * hd, hd);
     });
+    if (dwk) head_outer_sum(dwk, q1, du, scale, B, C, NH);
 }
 
 void faith_dropout_apply_rows(float *x, size_t rows, size_t cols, size_t stride, float p, uint64_t key)

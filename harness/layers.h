@@ -71,24 +71,36 @@ void faith_attention_context_backward(float *dattv, float *dqkv, const float *dc
 void faith_attention_probs_backward(float *dqkv, const float *datt, const float *att, const float *qkv,
                                     float *scratch, const int32_t *len, int B, int T, int C, int NH);
 
-/* Attention for the first token of each sequence only (the one a classification head reads): q1
- * (B, C) holds that token's query, kv (B, T, 2C) = [K | V] of every token. att1 (B, NH, T) gets
- * the softmax over the len[b] valid keys (zeros past them); the products and the softmax are those
- * of faith_attention_probs on query row 0. */
-void faith_attention_first_probs(float *att1, const float *q1, const float *kv, const int32_t *len, int B,
-                                 int T, int C, int NH);
-/* ctx1 (B, C) = attv1 @ V; attv1 is att1, or a dropped-out copy of it in training. */
-void faith_attention_first_context(float *ctx1, const float *attv1, const float *kv, const int32_t *len,
-                                   int B, int T, int C, int NH);
-/* Backward of faith_attention_first_context: dattv1 (B, NH, T) = dctx1 @ V^T (zeros past len[b]);
- * V's part of dkv (B, T, 2C) = attv1^T @ dctx1 (rows past len[b] zeroed). */
-void faith_attention_first_context_backward(float *dattv1, float *dkv, const float *dctx1, const float *attv1,
-                                            const float *kv, const int32_t *len, int B, int T, int C, int NH);
-/* Backward of faith_attention_first_probs given datt1: dq1 (B, C) and K's part of dkv. scratch
- * holds B * T floats. */
-void faith_attention_first_probs_backward(float *dq1, float *dkv, float *scratch, const float *datt1,
-                                          const float *att1, const float *q1, const float *kv,
-                                          const int32_t *len, int B, int T, int C, int NH);
+/* Attention for the first token of each sequence only (the one a classification head reads), with
+ * the key and value projections folded into that token's side. For head h with query q_h (hd), keys
+ * Wk_h x_j + bk_h and values Wv_h x_j + bv_h of the layer inputs x_j:
+ *   score_j = q_h . (Wk_h x_j + bk_h) / sqrt(hd) = u_h . x_j + const,  u_h = Wk_h^T q_h / sqrt(hd)
+ * and the constant (q_h . bk_h) cancels in the softmax, so bk has no effect and no gradient;
+ *   ctx_h = sum_j p_j (Wv_h x_j + bv_h) = Wv_h xbar_h + (sum_j p_j) bv_h,  xbar_h = sum_j p_j x_j
+ * (the p_j sum to 1 except under attention dropout).
+ * A sequence then costs O(C^2 + NH T C) instead of O(T C^2) for every token's keys and values.
+ * Shapes: q1 (B, C), x (B, T, C) the layer's input, wk and wv (C, C) the key and value rows of the
+ * fused weight (Hugging Face's (out, in) layout), bv (C); u and xbar (B, NH, C); att1 (B, NH, T)
+ * with zeros past len[b]; ctx1 (B, C). */
+void faith_attention_folded_probs(float *att1, float *u, const float *q1, const float *x, const float *wk,
+                                  const int32_t *len, int B, int T, int C, int NH);
+/* ctx1 and xbar from attv1: att1, or a dropped-out copy of it in training. */
+void faith_attention_folded_context(float *ctx1, float *xbar, const float *attv1, const float *x,
+                                    const float *wv, const float *bv, const int32_t *len, int B, int T, int C,
+                                    int NH);
+/* Backward of faith_attention_folded_context given dctx1 (B, C): dattv1 (B, NH, T) (zeros past
+ * len[b]); dx (B, T, C) overwritten with the value path (rows past len[b] zeroed); dxbar (B, NH, C)
+ * scratch; dwv (C, C) and dbv (C) accumulated when not NULL. */
+void faith_attention_folded_context_backward(float *dattv1, float *dx, float *dxbar, float *dwv, float *dbv,
+                                             const float *dctx1, const float *attv1, const float *xbar,
+                                             const float *x, const float *wv, const float *bv, const int32_t *len,
+                                             int B, int T, int C, int NH);
+/* Backward of faith_attention_folded_probs given datt1: dq1 (B, C) overwritten; the score path added
+ * to dx; du (B, NH, C) and scratch (B, NH, T) are scratch; dwk (C, C) accumulated when not NULL. */
+void faith_attention_folded_probs_backward(float *dq1, float *dx, float *du, float *dwk, float *scratch,
+                                           const float *datt1, const float *att1, const float *u, const float *q1,
+                                           const float *x, const float *wk, const int32_t *len, int B, int T,
+                                           int C, int NH);
 
 /* x (n) *= keep(i) / (1 - p), keep(i) drawn from a counter-based stream keyed by key: the same key
  * gives the same mask, so applying it again to a gradient is the backward. */

@@ -51,7 +51,9 @@ struct faith_model {
     int first_only; /* the last layer ran for each sequence's first token only */
     int32_t *ids, *pos, *types, *len;
     float *emb_sum, *emb_m, *emb_r, *cls, *hpre, *hact, *hdrop, *y;
-    float *x1; /* (B, C): the last layer's input at the first token, when first_only */
+    /* first_only: the last layer's input at the first token x1 (B, C), its query q1 (B, C), the
+     * folded attention's u and xbar (B, NH, C); their gradients and the scratch dsc (B, NH, T) */
+    float *x1, *q1, *fu, *xbar, *dq1, *dfu, *dxbar, *dsc;
     layer_acts *la;
     float *dA, *dB, *dC, *dqkv, *dF, *dS, *dh1, *dh2;
     uint64_t drop_seed;
@@ -380,9 +382,10 @@ static float *take(carve *c, size_t n)
 
 /* The head reads only the first token of the last layer's output, and only through that token's
  * query does the last layer mix the others in. Unless a forward must show every token's hidden
- * state or attention, the last layer runs for that token alone: its keys and values still cover
- * every token, but its query, attention rows, output projection and FFN shrink from B*T rows to B.
- * On a two-layer model that removes close to half of the work. Dropout draws the masks the whole
+ * state or attention, the last layer runs for that token alone: its query, attention row, output
+ * projection and FFN shrink from B*T rows to B, and the other tokens enter only through scores and
+ * weighted sums of their inputs, with the key and value projections folded into the first token's
+ * side (layers.h). On a two-layer model that removes about half of the work. Dropout draws the masks the whole
  * layer would draw for those rows (faith_dropout_apply_rows), so training sees the same masks. */
 static int runs_first_only(unsigned flags)
 {
@@ -422,13 +425,16 @@ static void plan(faith_model *m, carve *c, int B, int T, unsigned flags)
     m->y = take(c, N * C);
     float *ping[2] = {take(c, N * C), hid ? NULL : take(c, N * C)};
     int first = runs_first_only(flags);
-    m->x1 = take(c, (size_t)B * C);
+    size_t BC = (size_t)B * C, BHC = BC * (size_t)cf->n_heads, A1 = (size_t)B * cf->n_heads * T;
+    m->x1 = take(c, BC);
+    m->q1 = take(c, first ? BC : 0);
+    m->fu = take(c, first ? BHC : 0);
+    m->xbar = take(c, first ? BHC : 0);
     for (size_t l = 0; l < L; l++) {
         layer_acts *a = &m->la[l];
-        /* A first-token layer keeping its activations has buffers of B rows (and [K | V | q1]). */
+        /* A first-token layer keeping its activations has buffers of B rows (and no Q, K, V). */
         int one = keep && first && l == L - 1;
-        size_t A1 = (size_t)B * cf->n_heads * T;
-        if (one) take_layer(c, a, B, N * 2 * C + (size_t)B * C, A1, C, F, drop);
+        if (one) take_layer(c, a, B, 0, A1, C, F, drop);
         else if (l == 0 || keep) take_layer(c, a, N, N * 3 * C, A, C, F, drop);
         else {
             float *att = a->att;
@@ -453,6 +459,10 @@ static void plan(faith_model *m, carve *c, int B, int T, unsigned flags)
         m->dS = take(c, (size_t)B * T * T);
         m->dh1 = take(c, (size_t)B * C);
         m->dh2 = take(c, (size_t)B * C);
+        m->dq1 = take(c, first ? BC : 0);
+        m->dfu = take(c, first ? BHC : 0);
+        m->dxbar = take(c, first ? BHC : 0);
+        m->dsc = take(c, first ? A1 : 0);
         if (!(flags & FAITH_FWD_ATTN)) { /* one scratch for dP shared by every layer */
             float *shared = take(c, A);
             for (size_t l = 0; l < L; l++) m->la[l].datt = shared;
@@ -655,29 +665,27 @@ static void layer_tail_forward(faith_model *m, int l, const float *x, int N, con
     }
 }
 
-/* The last layer for each sequence's first token: keys and values of every token (one product with
- * the K and V rows of the fused weight), the query of the first token only. */
+/* The last layer for each sequence's first token: its query, then attention with the key and value
+ * projections folded into the query side (layers.h), so no token but the first is projected. */
 static void layer_first_forward(faith_model *m, int l)
 {
     const faith_model_config *c = &m->cfg;
     const layer_off *o = &m->lo[l];
     layer_acts *a = &m->la[l];
-    const float *P = m->params;
-    int B = m->B, T = m->T, C = c->d_model;
-    faith_rows rows = {B, T, m->len, !m->batched}, rows1 = {B, 1, NULL, !m->batched};
-    float *kv = a->qkv, *q1 = a->qkv + (size_t)B * T * 2 * C;
+    const float *P = m->params, *wk = P + o->wqkv + (size_t)c->d_model * c->d_model, *wv = wk + (size_t)c->d_model * c->d_model;
+    int B = m->B, T = m->T, C = c->d_model, NH = c->n_heads;
+    faith_rows rows1 = {B, 1, NULL, !m->batched};
     for (int b = 0; b < B; b++) memcpy(m->x1 + (size_t)b * C, a->in + (size_t)b * T * C, sizeof(float) * C);
-    faith_linear_forward(kv, a->in, P + o->wqkv + (size_t)C * C, P + o->bqkv + C, &rows, C, 2 * C);
-    faith_linear_forward(q1, m->x1, P + o->wqkv, P + o->bqkv, &rows1, C, C);
-    faith_attention_first_probs(a->att, q1, kv, m->len, B, T, C, c->n_heads);
+    faith_linear_forward(m->q1, m->x1, P + o->wqkv, P + o->bqkv, &rows1, C, C);
+    faith_attention_folded_probs(a->att, m->fu, m->q1, a->in, wk, m->len, B, T, C, NH);
     const float *attv = a->att;
     if (m->flags & FAITH_FWD_DROPOUT) { /* row 0 of each (T, T) block of the whole layer's masks */
-        size_t R = (size_t)B * c->n_heads;
+        size_t R = (size_t)B * NH;
         memcpy(a->attd, a->att, sizeof(float) * R * T);
         faith_dropout_apply_rows(a->attd, R, (size_t)T, (size_t)T * T, c->attn_dropout, drop_key(m, l, "att"));
         attv = a->attd;
     }
-    faith_attention_first_context(a->ctx, attv, kv, m->len, B, T, C, c->n_heads);
+    faith_attention_folded_context(a->ctx, m->xbar, attv, a->in, wv, P + o->bqkv + 2 * C, m->len, B, T, C, NH);
     layer_tail_forward(m, l, m->x1, B, &rows1);
 }
 
@@ -866,26 +874,23 @@ static void layer_first_backward(faith_model *m, int l)
     const faith_model_config *c = &m->cfg;
     const layer_off *o = &m->lo[l];
     layer_acts *a = &m->la[l];
-    const float *P = m->params;
-    int B = m->B, T = m->T, C = c->d_model;
-    size_t BC = (size_t)B * C, CC = (size_t)C * C;
-    faith_rows rows = {B, T, m->len, !m->batched}, rows1 = {B, 1, NULL, !m->batched};
-    const float *kv = a->qkv, *q1 = a->qkv + (size_t)B * T * 2 * C;
-    float *dkv = m->dqkv, *dq1 = m->dqkv + (size_t)B * T * 2 * C;
+    size_t CC = (size_t)c->d_model * c->d_model;
+    const float *P = m->params, *wk = P + o->wqkv + CC, *wv = wk + CC;
+    int B = m->B, T = m->T, C = c->d_model, NH = c->n_heads, drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
+    faith_rows rows1 = {B, 1, NULL, !m->batched};
     layer_tail_backward(m, l, B, &rows1);
-    int drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
-    faith_attention_first_context_backward(a->datt, dkv, m->dB, drop ? a->attd : a->att, kv, m->len, B, T, C,
-                                           c->n_heads);
-    if (drop) {
-        size_t R = (size_t)B * c->n_heads;
-        faith_dropout_apply_rows(a->datt, R, (size_t)T, (size_t)T * T, c->attn_dropout, drop_key(m, l, "att"));
-    }
-    faith_attention_first_probs_backward(dq1, dkv, m->dS, a->datt, a->att, q1, kv, m->len, B, T, C, c->n_heads);
-    /* d x1 = residual (dA) + query path; then d in = K/V path, plus d x1 on each first token */
-    faith_linear_backward(m->dA, G(o->wqkv), G(o->bqkv), dq1, m->x1, P + o->wqkv, &rows1, C, C, 1);
-    memcpy(m->dh2, m->dA, sizeof(float) * BC);
-    faith_linear_backward(m->dA, G(o->wqkv + CC), G(o->bqkv + C), dkv, a->in, P + o->wqkv + CC, &rows, C, 2 * C,
-                          0);
+    /* dA now holds the residual part of d x1 (B, C): keep it aside, dA becomes d in (B, T, C). */
+    memcpy(m->dh2, m->dA, sizeof(float) * (size_t)B * C);
+    faith_attention_folded_context_backward(a->datt, m->dA, m->dxbar, G(o->wqkv + 2 * CC), G(o->bqkv + 2 * C), m->dB,
+                                            drop ? a->attd : a->att, m->xbar, a->in, wv, P + o->bqkv + 2 * C, m->len,
+                                            B, T, C, NH);
+    if (drop)
+        faith_dropout_apply_rows(a->datt, (size_t)B * NH, (size_t)T, (size_t)T * T, c->attn_dropout,
+                                 drop_key(m, l, "att"));
+    faith_attention_folded_probs_backward(m->dq1, m->dA, m->dfu, G(o->wqkv + CC), m->dsc, a->datt, a->att, m->fu,
+                                          m->q1, a->in, wk, m->len, B, T, C, NH);
+    /* d x1 = residual + query path, added on each first token */
+    faith_linear_backward(m->dh2, G(o->wqkv), G(o->bqkv), m->dq1, m->x1, P + o->wqkv, &rows1, C, C, 1);
     for (int b = 0; b < B; b++) {
         float *d = m->dA + (size_t)b * T * C;
         const float *d1 = m->dh2 + (size_t)b * C;

@@ -242,56 +242,82 @@ static void test_attention(void **s)
     free(datt); free(dqkv); free(scratch); free(c.qkv); free(c.att); free(c.ctx); free(c.wt); free(c.wa);
 }
 
-/* First-token attention: the same probabilities and context as row 0 of the full kernels, and the
- * gradients the full backward gives when only row 0 of the context carries a gradient (the queries
- * of other rows then get none). Q, K, V are laid out as the engine lays them out: q1 (B, C) apart
- * from kv (B, T, 2C). */
-static void test_attention_first(void **s)
+/* Folded first-token attention: probabilities and context as the definition gives them with every
+ * token's keys and values projected (computed here in double, key bias included: it must cancel),
+ * and every gradient against central differences of J = wt . ctx1 + wa . att1, where the context
+ * reads the probabilities through a dropout-like mask (0 or 1.25), so they do not sum to 1. */
+typedef struct {
+    float *q1, *x, *wk, *wv, *bv, *u, *att1, *xbar, *ctx1, *wt, *wa, *mask, *attv;
+} fold_ctx;
+static double fold_J(void *p)
+{
+    fold_ctx *c = p;
+    size_t np = (size_t)AB * ANH * AT;
+    faith_attention_folded_probs(c->att1, c->u, c->q1, c->x, c->wk, ALEN, AB, AT, AC, ANH);
+    for (size_t i = 0; i < np; i++) c->attv[i] = c->att1[i] * c->mask[i];
+    faith_attention_folded_context(c->ctx1, c->xbar, c->attv, c->x, c->wv, c->bv, ALEN, AB, AT, AC, ANH);
+    return dotw(c->wt, c->ctx1, (size_t)AB * AC) + dotw(c->wa, c->att1, np);
+}
+
+static void test_attention_folded(void **s)
 {
     (void)s;
-    size_t nq = (size_t)AB * AT * 3 * AC, na = (size_t)AB * ANH * AT * AT, nc = (size_t)AB * AT * AC;
-    float *qkv = randv(nq, 1), *att = randv(na, 0), *ctx = randv(nc, 0), *dctx = randv(nc, 0);
-    float *q1 = randv((size_t)AB * AC, 0), *kv = randv((size_t)AB * AT * 2 * AC, 0);
-    float *att1 = randv((size_t)AB * ANH * AT, 0), *ctx1 = randv((size_t)AB * AC, 0), *dctx1 = randv((size_t)AB * AC, 1);
+    size_t nh = (size_t)AB * ANH * AC, np = (size_t)AB * ANH * AT;
+    fold_ctx c = {randv((size_t)AB * AC, 1), randv((size_t)AB * AT * AC, 1), randv(AC * AC, 0.5),
+                  randv(AC * AC, 0.5), randv(AC, 0.5), randv(nh, 0), randv(np, 0), randv(nh, 0),
+                  randv((size_t)AB * AC, 0), randv((size_t)AB * AC, 1), randv(np, 1), randv(np, 0), randv(np, 0)};
+    float *bk = randv(AC, 0.5);
+    for (size_t i = 0; i < np; i++) c.mask[i] = faith_rng_below(&R, 4) == 0 ? 0.0f : 1.25f;
+    fold_J(&c);
+    int hd = AC / ANH;
     for (int b = 0; b < AB; b++)
-        for (int t = 0; t < AT; t++) {
-            const float *row = qkv + ((size_t)b * AT + t) * 3 * AC;
-            memcpy(kv + ((size_t)b * AT + t) * 2 * AC, row + AC, sizeof(float) * 2 * AC);
-            if (t == 0) memcpy(q1 + (size_t)b * AC, row, sizeof(float) * AC);
-        }
-    faith_attention_probs(att, qkv, ALEN, AB, AT, AC, ANH);
-    faith_attention_context(ctx, att, qkv, ALEN, AB, AT, AC, ANH);
-    faith_attention_first_probs(att1, q1, kv, ALEN, AB, AT, AC, ANH);
-    faith_attention_first_context(ctx1, att1, kv, ALEN, AB, AT, AC, ANH);
-    for (int b = 0; b < AB; b++) {
-        for (int h = 0; h < ANH; h++)
-            for (int j = 0; j < AT; j++)
-                assert_true(fabsf(att1[((size_t)b * ANH + h) * AT + j] - att[(((size_t)b * ANH + h) * AT) * AT + j]) < 1e-6f);
-        for (int k = 0; k < AC; k++) assert_true(fabsf(ctx1[(size_t)b * AC + k] - ctx[(size_t)b * AT * AC + k]) < 1e-6f);
-        memset(dctx + (size_t)b * AT * AC, 0, sizeof(float) * AT * AC);
-        memcpy(dctx + (size_t)b * AT * AC, dctx1 + (size_t)b * AC, sizeof(float) * AC);
-    }
-    float *datt = malloc(sizeof(float) * na), *dqkv = malloc(sizeof(float) * nq), *sc = malloc(sizeof(float) * AB * AT * AT);
-    float *datt1 = malloc(sizeof(float) * AB * ANH * AT), *dq1 = malloc(sizeof(float) * AB * AC);
-    float *dkv = malloc(sizeof(float) * AB * AT * 2 * AC), *sc1 = malloc(sizeof(float) * AB * AT);
-    faith_attention_context_backward(datt, dqkv, dctx, att, qkv, ALEN, AB, AT, AC, ANH);
-    faith_attention_probs_backward(dqkv, datt, att, qkv, sc, ALEN, AB, AT, AC, ANH);
-    faith_attention_first_context_backward(datt1, dkv, dctx1, att1, kv, ALEN, AB, AT, AC, ANH);
-    faith_attention_first_probs_backward(dq1, dkv, sc1, datt1, att1, q1, kv, ALEN, AB, AT, AC, ANH);
-    double gmax = 0;
-    for (int b = 0; b < AB; b++)
-        for (int t = 0; t < AT; t++) {
-            const float *full = dqkv + ((size_t)b * AT + t) * 3 * AC;
-            for (int k = 0; k < 2 * AC; k++) {
-                assert_true(fabsf(dkv[((size_t)b * AT + t) * 2 * AC + k] - full[AC + k]) < 1e-5f);
-                gmax = fmax(gmax, fabs(full[AC + k]));
+        for (int h = 0; h < ANH; h++) {
+            int L = ALEN[b];
+            double sc[AT], mx = -1e300, z = 0;
+            for (int j = 0; j < L; j++) {
+                sc[j] = 0;
+                for (int e = 0; e < hd; e++) {
+                    double k = bk[h * hd + e];
+                    for (int i = 0; i < AC; i++) k += (double)c.wk[(h * hd + e) * AC + i] * c.x[(b * AT + j) * AC + i];
+                    sc[j] += (double)c.q1[b * AC + h * hd + e] * k;
+                }
+                sc[j] /= sqrt((double)hd);
+                mx = fmax(mx, sc[j]);
             }
-            if (t == 0)
-                for (int k = 0; k < AC; k++) assert_true(fabsf(dq1[(size_t)b * AC + k] - full[k]) < 1e-5f);
+            for (int j = 0; j < L; j++) z += exp(sc[j] - mx);
+            for (int j = 0; j < AT; j++) {
+                double want = j < L ? exp(sc[j] - mx) / z : 0.0;
+                assert_true(fabs(c.att1[(b * ANH + h) * AT + j] - want) < 1e-5);
+            }
+            for (int e = 0; e < hd; e++) {
+                double want = 0;
+                for (int j = 0; j < L; j++) {
+                    double v = c.bv[h * hd + e];
+                    for (int i = 0; i < AC; i++) v += (double)c.wv[(h * hd + e) * AC + i] * c.x[(b * AT + j) * AC + i];
+                    want += exp(sc[j] - mx) / z * c.mask[(b * ANH + h) * AT + j] * v;
+                }
+                assert_true(fabs(c.ctx1[b * AC + h * hd + e] - want) < 1e-4);
+            }
         }
-    assert_true(gmax > 0.05); /* gradients that mean something */
-    free(qkv); free(att); free(ctx); free(dctx); free(q1); free(kv); free(att1); free(ctx1); free(dctx1);
-    free(datt); free(dqkv); free(sc); free(datt1); free(dq1); free(dkv); free(sc1);
+    float *datt = malloc(sizeof(float) * np), *dx = malloc(sizeof(float) * AB * AT * AC);
+    float *dxbar = malloc(sizeof(float) * nh), *du = malloc(sizeof(float) * nh), *sc = malloc(sizeof(float) * np);
+    float *dq = malloc(sizeof(float) * AB * AC), *dwk = calloc(AC * AC, sizeof(float));
+    float *dwv = calloc(AC * AC, sizeof(float)), *dbv = calloc(AC, sizeof(float));
+    faith_attention_folded_context_backward(datt, dx, dxbar, dwv, dbv, c.wt, c.attv, c.xbar, c.x, c.wv, c.bv, ALEN,
+                                            AB, AT, AC, ANH);
+    for (size_t i = 0; i < np; i++) datt[i] = datt[i] * c.mask[i] + c.wa[i];
+    faith_attention_folded_probs_backward(dq, dx, du, dwk, sc, datt, c.att1, c.u, c.q1, c.x, c.wk, ALEN, AB, AT, AC,
+                                          ANH);
+    check_fd(c.x, dx, (size_t)AB * AT * AC, fold_J, &c, "folded attention dx");
+    check_fd(c.q1, dq, (size_t)AB * AC, fold_J, &c, "folded attention dq");
+    check_fd(c.wk, dwk, AC * AC, fold_J, &c, "folded attention dwk");
+    check_fd(c.wv, dwv, AC * AC, fold_J, &c, "folded attention dwv");
+    check_fd(c.bv, dbv, AC, fold_J, &c, "folded attention dbv");
+    for (int t = ALEN[1]; t < AT; t++) /* padding rows get exactly no gradient */
+        for (int k = 0; k < AC; k++) assert_true(dx[(AT + t) * AC + k] == 0.0f);
+    free(datt); free(dx); free(dxbar); free(du); free(sc); free(dq); free(dwk); free(dwv); free(dbv); free(bk);
+    free(c.q1); free(c.x); free(c.wk); free(c.wv); free(c.bv); free(c.u); free(c.att1); free(c.xbar); free(c.ctx1);
+    free(c.wt); free(c.wa); free(c.mask); free(c.attv);
 }
 
 /* ---- head activations and dropout ---- */
@@ -365,7 +391,7 @@ int main(void)
         cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_attention),
-        cmocka_unit_test(test_attention_first),
+        cmocka_unit_test(test_attention_folded),
         cmocka_unit_test(test_head_activations),
         cmocka_unit_test(test_dropout),
     };
