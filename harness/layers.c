@@ -30,17 +30,18 @@
 #define PAR_FOR_STATIC(cond, type, i, n, ...) \
     PAR_LOOP("omp parallel for schedule(static)", cond, type, i, n, __VA_ARGS__)
 
-/* One product over n rows: out = inp @ w^T (+ bias). Seeding out with the bias lets sgemm accumulate
- * onto it: one pass instead of two. */
-static void product(float *out, const float *inp, const float *w, const float *bias, int n, int IN, int OUT)
+/* One product over n rows: out = inp @ w^T (+ bias), w (OUT, IN), or out = inp @ w with w (IN, OUT)
+ * when wt. Seeding out with the bias lets sgemm accumulate onto it: one pass instead of two. */
+static void product(float *out, const float *inp, const float *w, int wt, const float *bias, int n, int IN,
+                    int OUT)
 {
     float beta = 0.0f;
     if (bias) {
         for (int i = 0; i < n; i++) memcpy(out + (size_t)i * OUT, bias, sizeof(float) * (size_t)OUT);
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, OUT, IN, 1.0f, inp, IN, w, IN, beta, out,
-                OUT);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, wt ? CblasNoTrans : CblasTrans, n, OUT, IN, 1.0f, inp, IN, w,
+                wt ? OUT : IN, beta, out, OUT);
 }
 
 static int rows_valid(const faith_rows *r, int b) { return r->len ? r->len[b] : r->T; }
@@ -67,24 +68,36 @@ static void group_rows(const faith_rows *r, int g, size_t *row0, int *rows)
 /* Products run one sequence (per-sequence) or one group of sequences (batched) per OpenMP
  * iteration: OpenBLAS (OpenMP build) then runs each sgemm single-threaded, so which thread computes
  * a row, and how many threads there are, cannot change its bits. */
-void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias,
-                          const faith_rows *r, int IN, int OUT)
+static void linear_forward(float *out, const float *inp, const float *w, int wt, const float *bias,
+                           const faith_rows *r, int IN, int OUT)
 {
     if (!r->per_seq) {
         PAR_FOR_DYNAMIC(1, int, g, n_groups(r), {
             size_t o;
             int n;
             group_rows(r, g, &o, &n);
-            product(out + o * OUT, inp + o * IN, w, bias, n, IN, OUT);
+            product(out + o * OUT, inp + o * IN, w, wt, bias, n, IN, OUT);
         });
         return;
     }
     PAR_FOR_DYNAMIC(1, int, b, r->B, {
         int L = rows_valid(r, b);
         float *o = out + (size_t)b * r->T * OUT;
-        product(o, inp + (size_t)b * r->T * IN, w, bias, L, IN, OUT);
+        product(o, inp + (size_t)b * r->T * IN, w, wt, bias, L, IN, OUT);
         if (L < r->T) memset(o + (size_t)L * OUT, 0, sizeof(float) * (size_t)(r->T - L) * OUT);
     });
+}
+
+void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias,
+                          const faith_rows *r, int IN, int OUT)
+{
+    linear_forward(out, inp, w, 0, bias, r, IN, OUT);
+}
+
+void faith_linear_forward_t(float *out, const float *inp, const float *wt, const float *bias,
+                            const faith_rows *r, int IN, int OUT)
+{
+    linear_forward(out, inp, wt, 1, bias, r, IN, OUT);
 }
 
 void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,

@@ -73,8 +73,8 @@ void faith_model_free(faith_model *m); /* NULL is a no-op */
 
 const faith_model_config *faith_model_cfg(const faith_model *m);
 /* Identifies a model's parameters within the process: new for every model made (two models never
- * share one, even at the same address) and after faith_model_randomize_top. What caches model
- * outputs across calls keys on it. */
+ * share one, even at the same address), after faith_model_randomize_top and after
+ * faith_model_params_changed. What caches model outputs across calls keys on it. */
 uint64_t faith_model_serial(const faith_model *m);
 
 /* Forward a batch; logits (B, K). Activations live in a workspace owned by the model, grown when a
@@ -111,8 +111,12 @@ const float *faith_model_word_embeddings(const faith_model *m);
 
 /* ---- training support ---- */
 
-/* All parameters in one allocation, in the order of faith_model_param_at(). */
+/* All parameters in one allocation, in the order of faith_model_param_at(). The forward keeps a
+ * transposed copy of the encoder's matrices, rebuilt from params at the next forward after this
+ * call; code that keeps the pointer and writes through it later (an optimizer step, a perturbed
+ * weight) calls faith_model_params_changed() after writing, which also gives a new serial. */
 float *faith_model_params(faith_model *m, size_t *n);
+void faith_model_params_changed(faith_model *m);
 /* Gradient buffer (same layout as params), allocated and zeroed by the first enable call. While
  * enabled, backward accumulates weight gradients into it. */
 int faith_model_enable_grads(faith_model *m, int on, faith_err *err);

@@ -399,6 +399,7 @@ static int train_step(trainer *tr, const faith_train_data *d, const int64_t *row
     if (rc < 0) return faith_err_prefix(err, "training step %lld: ", (long long)step);
     faith_adamw_clip(tr->grads, tr->segs, tr->n_segs, tr->o->clip);
     faith_adamw_step(tr->opt, tr->params, tr->grads, tr->segs, tr->n_segs);
+    faith_model_params_changed(tr->m);
     *loss = lsum / Bg;
     return FAITH_OK;
 }

@@ -87,6 +87,35 @@ static void test_linear(void **s)
     free(dx2); free(dx); free(dw); free(db); free(c.x); free(c.w); free(c.b); free(c.out); free(c.wt);
 }
 
+/* The transposed-weight forward gives the bits of the (OUT, IN) one, per sequence and batched, with
+ * and without bias, at the lengths the engine sees (the model keeps both layouts on this promise). */
+static void test_linear_transposed(void **s)
+{
+    (void)s;
+    const int shapes[][2] = {{64, 192}, {128, 512}, {512, 128}, {96, 96}, {40, 2}};
+    const int lens[] = {1, 5, 13, 16, 32, 40};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        int IN = shapes[k][0], OUT = shapes[k][1], B = 6, T = 40;
+        float *x = randv((size_t)B * T * IN, 1), *w = randv((size_t)OUT * IN, 0.3), *b = randv((size_t)OUT, 0.3);
+        float *wt = malloc(sizeof(float) * OUT * IN), *o1 = malloc(sizeof(float) * B * T * OUT),
+              *o2 = malloc(sizeof(float) * B * T * OUT);
+        for (int o = 0; o < OUT; o++)
+            for (int i = 0; i < IN; i++) wt[(size_t)i * OUT + o] = w[(size_t)o * IN + i];
+        int32_t len[6];
+        memcpy(len, lens, sizeof len);
+        for (int per = 0; per < 2; per++)
+            for (int bias = 0; bias < 2; bias++) {
+                faith_rows r = {B, T, len, per};
+                faith_linear_forward(o1, x, w, bias ? b : NULL, &r, IN, OUT);
+                faith_linear_forward_t(o2, x, wt, bias ? b : NULL, &r, IN, OUT);
+                if (memcmp(o1, o2, sizeof(float) * B * T * OUT) != 0)
+                    fail_msg("IN %d OUT %d per_seq %d bias %d: transposed weights changed the bits", IN, OUT, per,
+                             bias);
+            }
+        free(x); free(w); free(b); free(wt); free(o1); free(o2);
+    }
+}
+
 /* ---- GELU ---- */
 typedef struct { float *pre0, *pre, *act, *b, *wt; int N, C; } gelu_ctx;
 static double gelu_J(void *p)
@@ -387,6 +416,7 @@ int main(void)
     faith_rng_init(&R, 1234, 0, "layers");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_linear_transposed),
         cmocka_unit_test(test_vmath),
         cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_layernorm),

@@ -812,6 +812,59 @@ static void test_randomize_top(void **s)
     faith_model_free(m);
 }
 
+/* The forward's transposed copy of the weights follows params: after a write through a kept
+ * pointer plus faith_model_params_changed, and after randomize_top, logits are bit for bit those
+ * of a fresh model holding the same params (a stale copy would give the old logits). */
+static void forward_logits(faith_model *m, float *logits)
+{
+    int32_t ids[2 * 9] = {2, 9, 14, 3, 7, 22, 5, 11, 8, 2, 30, 6, 17, 4, 9, 0, 0, 0}, len[2] = {9, 6};
+    faith_batch b = {2, 9, ids, NULL, len, NULL};
+    faith_err err;
+    assert_int_equal(faith_model_forward(m, &b, 0, logits, &err), 0);
+}
+
+/* p, n: m's params, taken once (faith_model_params would itself mark the copy stale). */
+static void assert_like_fresh_copy(faith_model *m, const float *p, size_t n, const float *logits)
+{
+    faith_model *m2;
+    faith_err err;
+    assert_int_equal(faith_model_create_random(faith_model_cfg(m), 1, &m2, &err), 0);
+    memcpy(faith_model_params(m2, NULL), p, sizeof(float) * n);
+    float l2[2 * FAITH_MAX_CLASSES];
+    forward_logits(m2, l2);
+    assert_memory_equal(logits, l2, sizeof(float) * 2 * faith_model_cfg(m)->n_classes);
+    faith_model_free(m2);
+}
+
+static void test_params_changed(void **s)
+{
+    (void)s;
+    for (int a = 0; a < 3; a++) {
+        faith_model *m = small_model((faith_arch)a, 71);
+        size_t n;
+        float *p = faith_model_params(m, &n);
+        float l0[2 * FAITH_MAX_CLASSES], l1[2 * FAITH_MAX_CLASSES];
+        int K = faith_model_cfg(m)->n_classes;
+        forward_logits(m, l0);
+        assert_like_fresh_copy(m, p, n, l0);
+        uint64_t serial = faith_model_serial(m);
+        for (size_t i = 0; i < faith_model_param_count(m); i++) { /* every encoder matrix of layer 0 */
+            const faith_param_view *v = faith_model_param_at(m, i);
+            if (v->is_encoder && v->layer == 0 && v->ndim == 2)
+                for (int64_t k = 0; k < v->shape[0] * v->shape[1]; k += 3) p[v->offset + (size_t)k] *= -1.5f;
+        }
+        faith_model_params_changed(m);
+        assert_true(faith_model_serial(m) != serial);
+        forward_logits(m, l1);
+        assert_true(faith_test_max_abs_diff(l0, l1, 2 * K) > 1e-3);
+        assert_like_fresh_copy(m, p, n, l1);
+        faith_model_randomize_top(m, 1, 9);
+        forward_logits(m, l1);
+        assert_like_fresh_copy(m, p, n, l1);
+        faith_model_free(m);
+    }
+}
+
 static void test_bad_inputs(void **s)
 {
     (void)s;
@@ -891,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_dropout_grads),
         cmocka_unit_test(test_first_token_layer),
         cmocka_unit_test(test_randomize_top),
+        cmocka_unit_test(test_params_changed),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_outputs),
     };

@@ -117,10 +117,13 @@ static void gradcheck_arch(faith_arch arch, float dropout)
         for (size_t j = 0; j < numel; j++) {
             float *x = p + pv->offset + j, x0 = *x;
             *x = (float)(x0 + h);
+            faith_model_params_changed(m);
             double lp = loss_of(m, &b, y, drop);
             *x = (float)(x0 - h);
+            faith_model_params_changed(m);
             double lm = loss_of(m, &b, y, drop);
             *x = x0;
+            faith_model_params_changed(m);
             double fd = (lp - lm) / (2 * h), an = g[pv->offset + j];
             if (fabs(fd) > max_fd) max_fd = fabs(fd);
             double e = fabs(fd - an);
