@@ -59,8 +59,9 @@ struct faith_model {
     float *dA, *dB, *dC, *dqkv, *dF, *dS, *dh1, *dh2;
     uint64_t drop_seed;
     int batched; /* FAITH_PRODUCTS_BATCHED: one product per group of sequences */
-    /* The encoder's matrices transposed, (IN, OUT), for forward products (faith_linear_forward_t):
-     * derived from params, rebuilt before a forward once params may have changed (wt_stale). */
+    /* The encoder's matrices transposed, (IN, OUT), for the products of forwards that keep nothing
+     * for a backward (faith_linear_forward_t): derived from params, rebuilt before such a forward
+     * once params may have changed (wt_stale). */
     float *wt;
     size_t n_wt;
     int wt_stale, use_wt; /* use_wt: this forward's products read wt */
