@@ -29,9 +29,10 @@ static inline faith_rows faith_rows_all(int N)
 /* out (N, OUT) = inp (N, IN) @ w (OUT, IN)^T + bias (OUT); bias may be NULL. */
 void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias,
                           const faith_rows *rows, int IN, int OUT);
-/* The same with the weight stored transposed, wt (IN, OUT): the same bits (tested), and faster on
- * short sequences because OpenBLAS packs a non-transposed weight faster (DESIGN.md). */
-void faith_linear_forward_t(float *out, const float *inp, const float *wt, const float *bias,
+/* The same reading a transposed copy wt (IN, OUT) of w for products of several rows: the same bits
+ * (tested), and faster on short sequences because OpenBLAS packs a non-transposed weight faster
+ * (DESIGN.md). A single row is a matrix-vector product over w in both. */
+void faith_linear_forward_t(float *out, const float *inp, const float *w, const float *wt, const float *bias,
                             const faith_rows *rows, int IN, int OUT);
 /* dinp (N, IN) = dout @ w (overwritten, or added to when accumulate; NULL to skip);
  * dw (OUT, IN) += dout^T @ inp and dbias (OUT) += column sums of dout (NULL to skip). */

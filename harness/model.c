@@ -374,7 +374,7 @@ static void refresh_wt(faith_model *m)
 static void enc_linear(const faith_model *m, float *out, const float *inp, size_t w, size_t wt,
                        const float *bias, const faith_rows *rows, int IN, int OUT)
 {
-    if (m->use_wt) faith_linear_forward_t(out, inp, m->wt + wt, bias, rows, IN, OUT);
+    if (m->use_wt) faith_linear_forward_t(out, inp, m->params + w, m->wt + wt, bias, rows, IN, OUT);
     else faith_linear_forward(out, inp, m->params + w, bias, rows, IN, OUT);
 }
 

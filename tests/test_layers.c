@@ -107,12 +107,71 @@ static void test_linear_transposed(void **s)
             for (int bias = 0; bias < 2; bias++) {
                 faith_rows r = {B, T, len, per};
                 faith_linear_forward(o1, x, w, bias ? b : NULL, &r, IN, OUT);
-                faith_linear_forward_t(o2, x, wt, bias ? b : NULL, &r, IN, OUT);
+                faith_linear_forward_t(o2, x, w, wt, bias ? b : NULL, &r, IN, OUT);
                 if (memcmp(o1, o2, sizeof(float) * B * T * OUT) != 0)
                     fail_msg("IN %d OUT %d per_seq %d bias %d: transposed weights changed the bits", IN, OUT, per,
                              bias);
             }
         free(x); free(w); free(b); free(wt); free(o1); free(o2);
+    }
+}
+
+/* One-row products (the first-token layer, the head, one-token sequences) take the matrix-vector
+ * path: values against double, per sequence and batched, forward (both layouts, with and without
+ * bias) and the input gradient (overwriting and accumulating); and per sequence, a row's bits are
+ * those of the same row computed on its own. */
+static void test_linear_one_row(void **s)
+{
+    (void)s;
+    const int shapes[][2] = {{64, 192}, {128, 512}, {512, 128}, {40, 2}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        int IN = shapes[k][0], OUT = shapes[k][1], B = 3;
+        float *x = randv((size_t)B * IN, 1), *w = randv((size_t)OUT * IN, 0.3), *b = randv((size_t)OUT, 0.3),
+              *dy = randv((size_t)B * OUT, 1), *dx = malloc(sizeof(float) * B * IN),
+              *wt = malloc(sizeof(float) * OUT * IN), *o = malloc(sizeof(float) * B * OUT),
+              *o1 = malloc(sizeof(float) * OUT);
+        for (int r = 0; r < OUT; r++)
+            for (int i = 0; i < IN; i++) wt[(size_t)i * OUT + r] = w[(size_t)r * IN + i];
+        for (int mode = 0; mode < 4; mode++) {
+            int per = mode & 1, use_t = mode >> 1;
+            faith_rows rows = {B, 1, NULL, per};
+            if (use_t) faith_linear_forward_t(o, x, w, wt, b, &rows, IN, OUT);
+            else faith_linear_forward(o, x, w, b, &rows, IN, OUT);
+            for (int r = 0; r < B; r++) {
+                for (int j = 0; j < OUT; j++) {
+                    double ref = b[j], mag = fabs(b[j]);
+                    for (int i = 0; i < IN; i++) {
+                        ref += (double)x[(size_t)r * IN + i] * w[(size_t)j * IN + i];
+                        mag += fabs((double)x[(size_t)r * IN + i] * w[(size_t)j * IN + i]);
+                    }
+                    if (fabs(o[(size_t)r * OUT + j] - ref) > 1e-6 * mag)
+                        fail_msg("IN %d OUT %d mode %d: row %d out %d = %.9g, reference %.9g", IN, OUT, mode, r, j,
+                                 o[(size_t)r * OUT + j], ref);
+                }
+                if (!per) continue; /* batched: one product over the B rows, other bits */
+                faith_rows one = {1, 1, NULL, 1};
+                faith_linear_forward(o1, x + (size_t)r * IN, w, b, &one, IN, OUT);
+                if (memcmp(o1, o + (size_t)r * OUT, sizeof(float) * OUT))
+                    fail_msg("IN %d OUT %d mode %d: row %d differs from the row alone", IN, OUT, mode, r);
+            }
+            if (use_t) continue;
+            for (int acc = 0; acc < 2; acc++) {
+                for (size_t i = 0; i < (size_t)B * IN; i++) dx[i] = 0.5f;
+                faith_linear_backward(dx, NULL, NULL, dy, x, w, &rows, IN, OUT, acc);
+                for (int r = 0; r < B; r++)
+                    for (int i = 0; i < IN; i++) {
+                        double ref = acc ? 0.5 : 0.0, mag = 0.5;
+                        for (int j = 0; j < OUT; j++) {
+                            ref += (double)dy[(size_t)r * OUT + j] * w[(size_t)j * IN + i];
+                            mag += fabs((double)dy[(size_t)r * OUT + j] * w[(size_t)j * IN + i]);
+                        }
+                        if (fabs(dx[(size_t)r * IN + i] - ref) > 1e-6 * mag)
+                            fail_msg("IN %d OUT %d per_seq %d accumulate %d: dinp[%d][%d] = %.9g, reference %.9g",
+                                     IN, OUT, per, acc, r, i, dx[(size_t)r * IN + i], ref);
+                    }
+            }
+        }
+        free(x); free(w); free(b); free(dy); free(dx); free(wt); free(o); free(o1);
     }
 }
 
@@ -417,6 +476,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_linear_transposed),
+        cmocka_unit_test(test_linear_one_row),
         cmocka_unit_test(test_vmath),
         cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_layernorm),
