@@ -1,5 +1,5 @@
-/* layers.h: the numeric kernels of the transformer engine (llm.c style): forward and backward of
- * each layer over flat float buffers with explicit sizes; every matrix product goes to cblas_sgemm. */
+/* layers.h: the engine's numeric kernels (llm.c style): forward and backward of each layer over flat
+ * float buffers with explicit sizes; matrix products through cblas_sgemm (cblas_sgemv for one row). */
 #ifndef FAITH_LAYERS_H
 #define FAITH_LAYERS_H
 
