@@ -74,8 +74,8 @@ static void group_rows(const faith_rows *r, int g, size_t *row0, int *rows)
 }
 
 /* Products run one sequence (per-sequence) or one group of sequences (batched) per OpenMP
- * iteration: OpenBLAS (OpenMP build) then runs each sgemm single-threaded, so which thread computes
- * a row, and how many threads there are, cannot change its bits. */
+ * iteration: OpenBLAS (OpenMP build) then runs each sgemm or sgemv single-threaded, so which thread
+ * computes a row, and how many threads there are, cannot change its bits. */
 static void linear_forward(float *out, const float *inp, const float *w, const float *wt, const float *bias,
                            const faith_rows *r, int IN, int OUT)
 {
