@@ -8,6 +8,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "gelu.h"
 #include "rng.h"
 #include "vmath.h"
 
@@ -156,53 +157,24 @@ void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *do
         }
 }
 
-static inline __attribute__((always_inline)) float gelu(float x)
-{
-    return 0.5f * x * (1.0f + faith_verff(x * (float)M_SQRT1_2));
-}
-
-float faith_gelu(float x) { return gelu(x); }
-
 /* Row loops run on the OpenMP pool when big enough to pay for it; rows are independent, so the
  * thread count never changes a value. */
 #define FAITH_PAR_MIN 65536
 
-/* The GELU loops are built for AVX-512, AVX2 and baseline x86-64 and the loader picks one for the
- * machine (measured here: 1.5, 3.0 and 7.2 ns per element). Every variant does the same IEEE
- * operations in the same order per element, without FMA contraction (-ffp-contract=off), so all
- * give the same bits as the scalar faith_gelu (tested). */
+/* The LayerNorm and softmax loops are built for AVX-512, AVX2 and baseline x86-64 and the loader
+ * picks one for the machine. Every variant does the same IEEE operations in the same order per
+ * element, without FMA contraction (-ffp-contract=off), so all give the same bits. (GELU's own
+ * versions live in gelu.c.) */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
 #define FAITH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define FAITH_CLONES
 #endif
 
-FAITH_CLONES static void bias_gelu_span(float *act, float *pre, const float *bias, int C)
-{
-#pragma omp simd
-    for (int c = 0; c < C; c++) {
-        float x = pre[c] + bias[c];
-        pre[c] = x;
-        act[c] = gelu(x);
-    }
-}
-
 void faith_bias_gelu_forward(float *act, float *pre, const float *bias, int N, int C)
 {
     PAR_FOR_STATIC((size_t)N * C > FAITH_PAR_MIN, int, n, N,
-                   { bias_gelu_span(act + (size_t)n * C, pre + (size_t)n * C, bias, C); });
-}
-
-FAITH_CLONES static void gelu_backward_span(float *dpre, const float *dact, const float *pre, size_t n)
-{
-    const float k = 0.3989422804014327f; /* 1 / sqrt(2 pi) */
-    /* omp simd: dpre may alias dact, element for element, which vectorises safely. */
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) {
-        float x = pre[i];
-        float cdf = 0.5f * (1.0f + faith_verff(x * (float)M_SQRT1_2));
-        dpre[i] = dact[i] * (cdf + x * k * faith_vexpf(-0.5f * x * x));
-    }
+                   { faith_gelu_span_forward(act + (size_t)n * C, pre + (size_t)n * C, bias, (size_t)C); });
 }
 
 void faith_gelu_backward(float *dpre, const float *dact, const float *pre, size_t n)
@@ -211,7 +183,7 @@ void faith_gelu_backward(float *dpre, const float *dact, const float *pre, size_
     long spans = (long)((n + span - 1) / span);
     PAR_FOR_STATIC(n > FAITH_PAR_MIN, long, s, spans, {
         size_t o = (size_t)s * span, m = n - o < span ? n - o : span;
-        gelu_backward_span(dpre + o, dact + o, pre + o, m);
+        faith_gelu_span_backward(dpre + o, dact + o, pre + o, m);
     });
 }
 
