@@ -302,14 +302,23 @@ void faith_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const fl
 FAITH_CLONES static void softmax_inplace(float *row, int n)
 {
     /* The maximum only shifts the exponent's argument; it is exact whatever order the lanes take
-     * (a -0 against +0 aside, which subtracts to the same values), so it may run as a vector max. */
-    float mx = row[0];
-#pragma omp simd reduction(max : mx)
-    for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+     * (a -0 against +0 aside, which subtracts to the same values), so it runs in 16 lanes from the
+     * first element, then a tree. (A reduction clause from the second element left a 128-wide row
+     * with a 15-element scalar tail and a serial 16-step horizontal max: a quarter of the softmax.) */
+    float m16[16];
+    for (int k = 0; k < 16; k++) m16[k] = row[0];
+    int j, body = n - n % 16;
+    for (j = 0; j < body; j += 16)
+        for (int k = 0; k < 16; k++) m16[k] = row[j + k] > m16[k] ? row[j + k] : m16[k];
+    for (int k = 0; k < 8; k++) m16[k] = m16[k + 8] > m16[k] ? m16[k + 8] : m16[k];
+    for (int k = 0; k < 4; k++) m16[k] = m16[k + 4] > m16[k] ? m16[k + 4] : m16[k];
+    for (int k = 0; k < 2; k++) m16[k] = m16[k + 2] > m16[k] ? m16[k + 2] : m16[k];
+    float mx = m16[1] > m16[0] ? m16[1] : m16[0];
+    for (; j < n; j++) mx = row[j] > mx ? row[j] : mx;
 #pragma omp simd
-    for (int j = 0; j < n; j++) row[j] = faith_vexpf(row[j] - mx);
+    for (j = 0; j < n; j++) row[j] = faith_vexpf(row[j] - mx);
     float l[LANES] = {0};
-    int j, body = n - n % LANES;
+    body = n - n % LANES;
     for (j = 0; j < body; j += LANES)
         for (int k = 0; k < LANES; k++) l[k] += row[j + k];
     float s = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
