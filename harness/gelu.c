@@ -30,7 +30,9 @@
 
 /* The piece of a = |x|: round(2a - 1/2) read from the mantissa of (2a - 1/2) + 1.5 * 2^23, then
  * clamped to 15 by integer operations, which also send NaN and infinity to the zero piece. The
- * rounding can put a on its piece's edge (|u| = 1/4), where the polynomial still holds. */
+ * rounding can put a on its piece's edge (|u| = 1/4), where the polynomial still holds. Beyond 7.5,
+ * gelu is x or a signed zero exactly for any finite x; an infinite x gives NaN (infinity times the
+ * zero piece), as it would after the next LayerNorm anyway. */
 static inline void tail(float x, float *u_out, int *i_out)
 {
     uint32_t bits;
