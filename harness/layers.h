@@ -39,7 +39,7 @@ void faith_linear_forward_t(float *out, const float *inp, const float *w, const 
 void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                            const float *w, const faith_rows *rows, int IN, int OUT, int accumulate);
 
-/* GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2)). */
+/* GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2)), computed in gelu.c. */
 float faith_gelu(float x);
 /* pre (N, C) += bias (C) in place; act (N, C) = gelu(pre). */
 void faith_bias_gelu_forward(float *act, float *pre, const float *bias, int N, int C);
