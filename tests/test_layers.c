@@ -1,5 +1,5 @@
-/* test_layers.c: each kernel of layers.c (and gelu.c) against a naive double-precision forward and its backward
- * against central finite differences of J = sum(w * out) for random weights w. */
+/* test_layers.c: each kernel of layers.c and gelu.c against a naive double-precision forward, and
+ * its backward against central finite differences of J = sum(w * out) for random weights w. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
