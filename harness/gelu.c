@@ -228,8 +228,6 @@ static int version(void)
     return supported(V_AVX512) ? V_AVX512 : supported(V_AVX2) ? V_AVX2 : V_PORTABLE;
 }
 
-const char *faith_gelu_version(void) { return names[version()]; }
-
 int faith_gelu_use(const char *name)
 {
     if (!name) {

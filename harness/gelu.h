@@ -10,10 +10,9 @@ void faith_gelu_span_forward(float *act, float *pre, const float *bias, size_t n
 /* dpre[i] = dact[i] * gelu'(pre[i]); dpre may alias dact. */
 void faith_gelu_span_backward(float *dpre, const float *dact, const float *pre, size_t n);
 
-/* The version in use: "avx512f", "avx2" or "portable". faith_gelu_use(name) makes every later call
- * use that version (NULL: the best the CPU has again); it returns -1, changing nothing, when the CPU
- * or the build lacks it. For tests and measurements; not thread-safe against running kernels. */
-const char *faith_gelu_version(void);
+/* Makes every later call use version name, "avx512f", "avx2" or "portable" (NULL: the best the CPU
+ * has again); returns -1, changing nothing, when the CPU or the build lacks it. For tests and
+ * measurements; not thread-safe against running kernels. */
 int faith_gelu_use(const char *name);
 
 #endif
