@@ -29,9 +29,11 @@ static inline faith_rows faith_rows_all(int N)
 /* out (N, OUT) = inp (N, IN) @ w (OUT, IN)^T + bias (OUT); bias may be NULL. */
 void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias,
                           const faith_rows *rows, int IN, int OUT);
-/* The same reading a transposed copy wt (IN, OUT) of w for products of several rows: the same bits
- * (tested), and faster on short sequences because OpenBLAS packs a non-transposed weight faster
- * (DESIGN.md). A single row is a matrix-vector product over w in both. */
+/* The same reading a transposed copy wt (IN, OUT) of w for products of several rows: faster on
+ * short sequences because OpenBLAS packs a non-transposed weight faster (DESIGN.md). The values
+ * agree to rounding; the bits only with some kernels (OpenBLAS's AVX-512 ones sum the two layouts
+ * in different orders), so a caller that wants one set of bits reads one layout. A single row is a
+ * matrix-vector product over w in both, with the same bits. */
 void faith_linear_forward_t(float *out, const float *inp, const float *w, const float *wt, const float *bias,
                             const faith_rows *rows, int IN, int OUT);
 /* dinp (N, IN) = dout @ w (overwritten, or added to when accumulate; NULL to skip);

@@ -59,12 +59,12 @@ struct faith_model {
     float *dA, *dB, *dC, *dqkv, *dF, *dS, *dh1, *dh2;
     uint64_t drop_seed;
     int batched; /* FAITH_PRODUCTS_BATCHED: one product per group of sequences */
-    /* The encoder's matrices transposed, (IN, OUT), for the products of forwards that keep nothing
-     * for a backward (faith_linear_forward_t): derived from params, rebuilt before such a forward
-     * once params may have changed (wt_stale). */
+    /* The encoder's matrices transposed, (IN, OUT), read by every forward's products of several
+     * rows (faith_linear_forward_t): derived from params, rebuilt before a forward once params may
+     * have changed (wt_stale). */
     float *wt;
     size_t n_wt;
-    int wt_stale, use_wt; /* use_wt: this forward's products read wt */
+    int wt_stale;
     uint64_t serial; /* faith_model_serial() */
     int frozen;  /* backward stops at the classification head */
 };
@@ -351,8 +351,8 @@ static void transpose(float *dst, const float *src, int rows, int cols)
 }
 
 /* Rebuild the transposed matrices if params may have changed since they were made. The copy costs
- * memory (the encoder's matrices twice) but no bits: OpenBLAS computes the same sums from either
- * layout, and packs the (IN, OUT) one faster, which is 10-20 % of a product on short sequences. */
+ * memory (the encoder's matrices twice): OpenBLAS packs the (IN, OUT) layout faster, 10-20 % of a
+ * product on short sequences (more with its AVX-512 kernels, DESIGN.md). */
 static void refresh_wt(faith_model *m)
 {
     if (!m->wt_stale && m->wt) return;
@@ -368,14 +368,14 @@ static void refresh_wt(faith_model *m)
     m->wt_stale = 0;
 }
 
-/* One of the encoder's forward products: from the transposed copy in a forward that keeps nothing
- * for a backward, from params in one that does (the backward reads params, and touching both
- * copies in one step measured slower on 4 x 256); the bits are the same either way. */
+/* One of the encoder's forward products, always from the transposed copy, whether or not the
+ * forward keeps activations for a backward (which reads params, the faster layout for dout @ w).
+ * Some OpenBLAS kernels (the AVX-512 ones) sum the two layouts in different orders, so reading one
+ * layout in every forward is what keeps a logits-only forward's bits those of a full one. */
 static void enc_linear(const faith_model *m, float *out, const float *inp, size_t w, size_t wt,
                        const float *bias, const faith_rows *rows, int IN, int OUT)
 {
-    if (m->use_wt) faith_linear_forward_t(out, inp, m->params + w, m->wt + wt, bias, rows, IN, OUT);
-    else faith_linear_forward(out, inp, m->params + w, bias, rows, IN, OUT);
+    faith_linear_forward_t(out, inp, m->params + w, m->wt + wt, bias, rows, IN, OUT);
 }
 
 size_t faith_model_param_count(const faith_model *m) { return m->n_views; }
@@ -803,8 +803,7 @@ static int forward_once(faith_model *m, const faith_batch *b, int row0, unsigned
     m->flags = flags;
     m->first_only = runs_first_only(flags);
     FAITH_TRY(prepare_inputs(m, b, row0, err));
-    m->use_wt = !(flags & FAITH_FWD_KEEP_ACTS);
-    if (m->use_wt) refresh_wt(m);
+    refresh_wt(m);
     m->used_embeds = b->word_embeds != NULL;
     embed_forward(m, b);
     int L = m->cfg.n_layers;
