@@ -9,6 +9,7 @@
 
 #include "loader.h"
 #include "unicode.h"
+#include "json.h"
 
 typedef struct span {
     int64_t start, end; /* [start, end) whitespace tokens of the document */
@@ -86,11 +87,8 @@ static int parse_evidences(const cJSON *obj, pending *p, const char *where, fait
 static int parse_line(const char *line, const char *where, pending *p, int32_t *label, faith_ds_labels *L,
                       faith_err *err)
 {
-    const char *end = NULL;
-    cJSON *obj = cJSON_ParseWithOpts(line, &end, 1);
-    if (!obj)
-        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: malformed JSON at byte %ld (expected one object per line)",
-                             where, end ? (long)(end - line) + 1 : 0L);
+    cJSON *obj;
+    FAITH_TRY(faith_json_parse(line, strlen(line), where, &obj, err));
     int rc = FAITH_OK;
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(obj, "classification");
     *label = -1;
@@ -102,12 +100,6 @@ static int parse_line(const char *line, const char *where, pending *p, int32_t *
     if (rc == FAITH_OK) rc = parse_evidences(obj, p, where, err);
     cJSON_Delete(obj);
     return rc;
-}
-
-/* The same whitespace as faith_count_words, so token indices agree with word indices. */
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
 /* Docs must be UTF-8 text without NUL bytes, like split files (dataset.c): say where one is not,
@@ -157,11 +149,12 @@ static int read_doc(const char *dir, const char *docid, faith_sha256 *sha, faith
     free(path);
     char *out = faith_xmalloc(n + 1);
     size_t m = 0;
-    for (size_t i = 0; i < n;) {
-        while (i < n && is_space(buf[i])) i++;
+    /* the separators of faith_count_words, so evidence token indices are word indices */
+    for (size_t i = 0, sp; i < n;) {
+        while (i < n && (sp = (size_t)faith_uc_word_space_at(buf + i, n - i)) > 0) i += sp;
         if (i >= n) break;
         if (m) out[m++] = ' ';
-        while (i < n && !is_space(buf[i])) out[m++] = buf[i++];
+        while (i < n && faith_uc_word_space_at(buf + i, n - i) == 0) out[m++] = buf[i++];
     }
     out[m] = '\0';
     free(buf);

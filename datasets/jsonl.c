@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "loader.h"
+#include "json.h"
 
 /* The first key present among names; NULL when none. */
 static cJSON *first_key(cJSON *obj, const char *const *names, int n, const char **which)
@@ -111,31 +112,18 @@ static int parse_label(faith_ds_labels *L, const cJSON *v, const char *key, cons
 }
 
 /* cJSON keeps duplicate keys and lookups return the first: refuse them rather than guess. */
-static int check_unique_keys(const cJSON *obj, const char *where, faith_err *err)
-{
-    for (const cJSON *a = obj->child; a; a = a->next)
-        for (const cJSON *b = obj->child; b != a; b = b->next)
-            if (strcmp(a->string, b->string) == 0)
-                return faith_err_set(err, FAITH_ERR_FORMAT, "%s: key '%s' given twice", where, a->string);
-    return FAITH_OK;
-}
-
 static int parse_line(const faith_dataset_spec *spec, const char *line, const char *where, faith_example *e,
                       faith_ds_labels *L, faith_err *err)
 {
     static const char *const TEXT[] = {"text", "sentence", "sentence1", "premise"};
     static const char *const PAIR[] = {"hypothesis", "sentence2"};
-    const char *end = NULL;
-    cJSON *obj = cJSON_ParseWithOpts(line, &end, 1);
-    if (!obj)
-        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: malformed JSON at byte %ld (expected one object per line)",
-                             where, end ? (long)(end - line) + 1 : 0L);
+    cJSON *obj;
+    FAITH_TRY(faith_json_parse(line, strlen(line), where, &obj, err));
     int rc = FAITH_OK;
     if (!cJSON_IsObject(obj)) {
         rc = faith_err_set(err, FAITH_ERR_FORMAT, "%s: expected a JSON object", where);
         goto cleanup;
     }
-    FAITH_CHECK(check_unique_keys(obj, where, err));
     FAITH_CHECK(get_string(obj, spec->text_col, TEXT, 4, "text", where, &e->text, err));
     if (!e->text) {
         rc = faith_err_set(err, FAITH_ERR_FORMAT, "%s: missing text (expected key text, sentence, sentence1 or premise)",

@@ -244,12 +244,6 @@ static void print_table(const faith_tokenizer *tok, const faith_model_config *cf
            (long long)r->cost.tokens);
 }
 
-/* Longest input the model's position table allows (RoBERTa positions start after the pad id). */
-static int32_t max_input_len(const faith_model_config *cfg)
-{
-    return cfg->arch == FAITH_ARCH_ROBERTA ? cfg->max_pos - cfg->pad_token_id - 1 : cfg->max_pos;
-}
-
 static int run(faith_opt *o, faith_err *err)
 {
     faith_explainer *ex = NULL;
@@ -290,7 +284,7 @@ static int run(faith_opt *o, faith_err *err)
     if (tok) FAITH_CHECK(faith_model_check_vocab(m, faith_tokenizer_vocab_size(tok), model_dir, err));
     faith_special_ids sp = {cfg->pad_token_id, -1, -1, -1, -1};
     if (tok) sp = faith_tokenizer_special(tok);
-    int32_t limit = max_input_len(cfg);
+    int32_t limit = faith_model_cfg_max_tokens(cfg);
     if (max_len > limit) {
         rc = faith_err_set(err, FAITH_ERR_ARG, "explain: --max-length %d is more than the model's limit of %d tokens "
                            "(max_position_embeddings)", (int)max_len, (int)limit);

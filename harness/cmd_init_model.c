@@ -11,6 +11,7 @@
 #include "hfconfig.h"
 #include "model.h"
 #include "tokenizer.h"
+#include "json.h"
 
 static const char *base_name(const char *p)
 {
@@ -69,12 +70,12 @@ static int vocab_size(const char *path, int32_t *n, int *kind, faith_err *err)
         *n = lines;
         *kind = 0;
     } else {
-        cJSON *j = cJSON_ParseWithLength(txt, len);
+        cJSON *j;
+        rc = faith_json_parse(txt, len, path, &j, err);
         /* tokenizer.json has a "model" object; a vocab.json may map the token "model" to an id. */
         const cJSON *model = j ? cJSON_GetObjectItemCaseSensitive(j, "model") : NULL;
         if (!cJSON_IsObject(model)) model = NULL;
-        if (!j) rc = faith_err_set(err, FAITH_ERR_FORMAT, "%s: not valid JSON", path);
-        else if (model) {
+        if (rc == FAITH_OK && model) {
             *kind = 2;
             rc = json_vocab_size(cJSON_GetObjectItemCaseSensitive(model, "vocab"), path, n, err);
             const cJSON *added = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
@@ -82,7 +83,7 @@ static int vocab_size(const char *path, int32_t *n, int *kind, faith_err *err)
                 const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
                 if (cJSON_IsNumber(id) && (int32_t)id->valuedouble >= *n) *n = (int32_t)id->valuedouble + 1;
             }
-        } else {
+        } else if (rc == FAITH_OK) {
             *kind = 1;
             rc = json_vocab_size(j, path, n, err);
         }

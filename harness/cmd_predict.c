@@ -20,12 +20,6 @@ typedef struct pred_ctx {
     float *logits;
 } pred_ctx;
 
-/* Longest input the position table allows (RoBERTa's first position is pad + 1). */
-static int32_t usable_positions(const faith_model_config *c)
-{
-    return c->arch == FAITH_ARCH_ROBERTA ? c->max_pos - c->pad_token_id - 1 : c->max_pos;
-}
-
 static void print_result(const pred_ctx *p, const int32_t *ids, int32_t n)
 {
     const faith_model_config *c = faith_model_cfg(p->m);
@@ -70,7 +64,7 @@ static void print_result(const pred_ctx *p, const int32_t *ids, int32_t n)
 
 static int predict_ids(pred_ctx *p, const int32_t *ids, int32_t n, faith_err *err)
 {
-    int32_t lim = usable_positions(faith_model_cfg(p->m));
+    int32_t lim = faith_model_cfg_max_tokens(faith_model_cfg(p->m));
     if (n > lim)
         return faith_err_set(err, FAITH_ERR_RANGE,
                              "input is %d tokens, expected at most %d (max_position_embeddings); use --max-length to "
@@ -87,7 +81,7 @@ static int predict_text(pred_ctx *p, const char *text, const char *pair, faith_e
     faith_encoding e;
     memset(&e, 0, sizeof e);
     FAITH_TRY(faith_tokenizer_encode(p->tok, text, pair, p->max_len, &e, err));
-    int32_t n = e.n, lim = usable_positions(faith_model_cfg(p->m)), rc;
+    int32_t n = e.n, lim = faith_model_cfg_max_tokens(faith_model_cfg(p->m)), rc;
     if (n > lim) {
         rc = faith_err_set(err, FAITH_ERR_RANGE,
                            "text is %d tokens, expected at most %d (max_position_embeddings); use --max-length to "

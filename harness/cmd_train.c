@@ -13,6 +13,7 @@
 #include "dataset.h"
 #include "sha256.h"
 #include "train.h"
+#include "json.h"
 
 #define USAGE "--model DIR --train DATA --dev DATA --out DIR [options]  (or --config FILE)"
 
@@ -72,6 +73,10 @@ static int expand_env(const char *in, char **out, faith_err *err)
             }
             const char *dash = strstr(s, ":-");
             size_t name_len = (size_t)((dash && dash < close ? dash : close) - (s + 2));
+            if (name_len == 0) {
+                free(buf);
+                return faith_err_set(err, FAITH_ERR_FORMAT, "empty variable name in ${} in '%s'", in);
+            }
             char name[128];
             snprintf(name, sizeof name, "%.*s", (int)(name_len < 127 ? name_len : 127), s + 2);
             val = getenv(name);
@@ -127,8 +132,10 @@ static int apply_config(const char *path, faith_opt *opts, strpool *pool, faith_
 {
     char *text = NULL;
     FAITH_TRY(read_file(path, &text, err));
-    cJSON *root = cJSON_Parse(text);
+    cJSON *root;
+    int prc = faith_json_parse(text, strlen(text), path, &root, err);
     free(text);
+    if (prc < 0) return prc;
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return faith_err_set(err, FAITH_ERR_FORMAT, "%s: expected a JSON object", path);
@@ -309,10 +316,16 @@ static int train_opts_from(faith_opt *opts, faith_train_opts *t, int32_t *max_le
 }
 
 /* Longest input the model's position table allows (RoBERTa positions start after the pad id). */
-static int32_t model_max_len(const faith_model_config *cfg, int32_t want)
+/* The default 128 shrinks to a smaller model's positions; a length asked for must fit. */
+static int model_max_len(faith_opt *opts, const faith_model_config *cfg, int32_t *len, faith_err *err)
 {
-    int32_t cap = cfg->max_pos - (cfg->arch == FAITH_ARCH_ROBERTA ? cfg->pad_token_id + 1 : 0);
-    return want < cap ? want : cap;
+    int32_t cap = faith_model_cfg_max_tokens(cfg);
+    if (*len <= cap) return FAITH_OK;
+    if (faith_opt_find(opts, N_OPTS, "max-length")->count > 0)
+        return faith_err_set(err, FAITH_ERR_ARG, "--max-length %d exceeds the %d tokens the model's "
+                             "max_position_embeddings (%d) allow", (int)*len, (int)cap, (int)cfg->max_pos);
+    *len = cap;
+    return FAITH_OK;
 }
 
 static int run(faith_opt *opts, int rank, faith_err *err)
@@ -344,7 +357,7 @@ static int run(faith_opt *opts, int rank, faith_err *err)
     }
     FAITH_CHECK(adjust_model(&m, dropout, dtr, err));
     cfg = faith_model_cfg(m);
-    max_len = model_max_len(cfg, max_len);
+    FAITH_CHECK(model_max_len(opts, cfg, &max_len, err));
     rc = faith_train_data_tokenize(dtr, tok, max_len, cfg->n_classes, cfg->vocab_size, &tr, err);
     if (rc < 0) {
         faith_err_prefix(err, "--train: ");

@@ -196,6 +196,15 @@ int faith_replace_resolve(const faith_replace *r, const faith_env *env, int32_t 
     return FAITH_OK;
 }
 
+int faith_replace_check(const char *owner, const char *key, const faith_replace *r, const faith_env *env,
+                        faith_err *err)
+{
+    int32_t id;
+    if (faith_replace_resolve(r, env, &id, err) < 0)
+        return faith_err_prefix(err, "%s.params.%s: ", owner, key);
+    return FAITH_OK;
+}
+
 /* ---- coalition values ---- */
 
 int32_t faith_coalition_begin(const faith_item *it, float *scores, faith_explain_extra *extra, int32_t **feat)

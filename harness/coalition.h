@@ -59,6 +59,10 @@ cJSON *faith_replace_json(const faith_replace *r);
 /* The replacement token id for env's vocabulary (-1 for delete); FAITH_ERR_ARG when the tokenizer
  * has no such special token or the id is outside the model's vocabulary. */
 int faith_replace_resolve(const faith_replace *r, const faith_env *env, int32_t *id, faith_err *err);
+/* faith_replace_resolve with the id dropped and errors prefixed "<owner>.params.<key>: ": an
+ * explainer's check of its replacement against the run's model and tokenizer. */
+int faith_replace_check(const char *owner, const char *key, const faith_replace *r, const faith_env *env,
+                        faith_err *err);
 
 /* The parameters every sampling explainer takes: how many samples (coalitions or permutations)
  * and what a removed token becomes. */

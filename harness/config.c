@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -11,8 +12,10 @@
 #include <string.h>
 
 #include "batcher.h"
+#include "probe.h"
 #include "sha256.h"
 #include "zio.h"
+#include "json.h"
 
 typedef struct ctx {
     const char *label;   /* file name for messages */
@@ -42,15 +45,14 @@ static void join(char *out, size_t cap, const char *path, const char *key)
     snprintf(out, cap, "%s%s%s", path, path[0] ? "." : "", key);
 }
 
-/* Every key of obj must be in allowed (and appear once); a near miss gets a suggestion. */
+/* Every key of obj must be in allowed (faith_json_parse has refused duplicates); a near miss gets a
+ * suggestion. */
 static int check_keys(ctx *c, const cJSON *obj, const char *path, const char *const *allowed,
                       size_t n)
 {
     for (const cJSON *k = obj->child; k; k = k->next) {
         char p[300];
         join(p, sizeof p, path, k->string);
-        for (const cJSON *o = obj->child; o != k; o = o->next)
-            if (strcmp(o->string, k->string) == 0) return bad(c, p, "%s", "key given twice");
         size_t i = 0;
         while (i < n && strcmp(allowed[i], k->string) != 0) i++;
         if (i < n) continue;
@@ -186,8 +188,11 @@ static int parse_probe(ctx *c, faith_run_config *r, const cJSON *pr)
             const cJSON *s = cJSON_GetArrayItem(w, i);
             char q[64];
             snprintf(q, sizeof q, "probe.words[%d]", i);
-            FAITH_TRY(want(c, s, q, cJSON_IsString(s), "a string"));
+            /* texts are matched word by word, lower-cased and stripped of edge punctuation */
+            FAITH_TRY(want(c, s, q, cJSON_IsString(s) && s->valuestring[0] && !strpbrk(s->valuestring, " \t\n\r\v\f"),
+                           "a non-empty string without spaces (one word)"));
             p->words[i] = faith_xstrdup(s->valuestring);
+            for (char *ch = p->words[i]; *ch; ch++) *ch = (char)tolower((unsigned char)*ch);
             p->n_words = i + 1;
         }
     }
@@ -198,11 +203,15 @@ static int parse_probe(ctx *c, faith_run_config *r, const cJSON *pr)
     if (!t) return bad(c, "probe.train", "%s", "missing (the dataset the probes are trained on)");
     p->train.limit = FAITH_DEFAULT_PROBE_TRAIN_LIMIT;
     FAITH_TRY(parse_dataset(c, r->dir, &p->train, t, "probe.train"));
-    int64_t v = 0;
+    /* the fit's defaults are filled in here, so the manifest and the config hash show what runs */
+    faith_probe_opts def = {0};
+    faith_probe_opts_default(&def);
+    int64_t v = def.iters;
     FAITH_TRY(get_int(c, pr, "probe", "iters", 1, 100000, &v));
     p->iters = (int32_t)v;
+    p->holdout = def.holdout;
     FAITH_TRY(get_double(c, pr, "probe", "holdout", &p->holdout));
-    if (p->holdout < 0 || p->holdout >= 1) return bad(c, "probe.holdout", "%s", "expected a number in [0, 1)");
+    if (!(p->holdout > 0 && p->holdout < 1)) return bad(c, "probe.holdout", "%s", "expected a number in (0, 1)");
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(pr, "lambdas");
     if (l && !cJSON_IsNull(l)) {
         FAITH_TRY(want(c, l, "probe.lambdas", cJSON_IsArray(l) && cJSON_GetArraySize(l) > 0,
@@ -213,10 +222,15 @@ static int parse_probe(ctx *c, faith_run_config *r, const cJSON *pr)
             const cJSON *x = cJSON_GetArrayItem(l, i);
             char q[64];
             snprintf(q, sizeof q, "probe.lambdas[%d]", i);
-            FAITH_TRY(want(c, x, q, cJSON_IsNumber(x) && x->valuedouble >= 0, "a number >= 0"));
+            FAITH_TRY(want(c, x, q, cJSON_IsNumber(x) && isfinite(x->valuedouble) && x->valuedouble >= 0,
+                           "a finite number >= 0"));
             p->lambdas[i] = x->valuedouble;
             p->n_lambdas = i + 1;
         }
+    } else {
+        p->lambdas = faith_xmalloc(sizeof(double) * (size_t)def.n_lambdas);
+        memcpy(p->lambdas, def.lambdas, sizeof(double) * (size_t)def.n_lambdas);
+        p->n_lambdas = def.n_lambdas;
     }
     return FAITH_OK;
 }
@@ -358,14 +372,8 @@ int faith_config_parse(const char *text, const char *base_dir, const char *label
                        faith_run_config **out, faith_err *err)
 {
     ctx c = {label ? label : "<config>", err};
-    cJSON *root = cJSON_Parse(text);
-    if (!root) {
-        const char *at = cJSON_GetErrorPtr();
-        int line = 1;
-        for (const char *p = text; at && p < at && *p; p++) line += *p == '\n';
-        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: line %d: invalid JSON near '%.20s'", c.label,
-                             line, at ? at : "");
-    }
+    cJSON *root;
+    FAITH_TRY(faith_json_parse(text, strlen(text), c.label, &root, err));
     faith_run_config *r = faith_xcalloc(1, sizeof *r);
     r->path = faith_xstrdup(c.label);
     r->dir = faith_xstrdup(base_dir ? base_dir : ".");

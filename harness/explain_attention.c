@@ -63,15 +63,13 @@ static cJSON *att_params(const void *state)
     return j;
 }
 
-static int att_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
-                       faith_explain_extra *extra, faith_err *err)
+/* The layer index for env's model (a negative layer counts from the top); heads in range. */
+static int att_layer(const attention *s, const faith_env *env, int64_t *layer, faith_err *err)
 {
-    (void)extra;
-    const attention *s = state;
     const faith_model_config *cfg = faith_model_cfg(env->model);
-    int32_t L = cfg->n_layers, NH = cfg->n_heads, T = it->n;
-    int64_t layer = s->layer < 0 ? L + s->layer : s->layer;
-    if (layer < 0 || layer >= L)
+    int32_t L = cfg->n_layers, NH = cfg->n_heads;
+    *layer = s->layer < 0 ? L + s->layer : s->layer;
+    if (*layer < 0 || *layer >= L)
         return faith_err_set(err, FAITH_ERR_ARG, OWNER ".params.layer: %lld out of range for a "
                              "%d-layer model (use 0..%d or -%d..-1)", (long long)s->layer, (int)L,
                              (int)L - 1, (int)L);
@@ -79,6 +77,23 @@ static int att_explain(void *state, const faith_env *env, const faith_item *it, 
         if (s->heads[k] >= NH)
             return faith_err_set(err, FAITH_ERR_ARG, OWNER ".params.heads: head %d out of range "
                                  "for a model with %d heads", (int)s->heads[k], (int)NH);
+    return FAITH_OK;
+}
+
+static int att_check(const void *state, const faith_env *env, faith_err *err)
+{
+    int64_t layer;
+    return att_layer(state, env, &layer, err);
+}
+
+static int att_explain(void *state, const faith_env *env, const faith_item *it, float *scores,
+                       faith_explain_extra *extra, faith_err *err)
+{
+    (void)extra;
+    const attention *s = state;
+    int32_t NH = faith_model_cfg(env->model)->n_heads, T = it->n;
+    int64_t layer;
+    FAITH_TRY(att_layer(s, env, &layer, err));
     FAITH_TRY(faith_attn_run(env, it, 0, err));
     const float *attn = faith_model_attention(env->model, (int)layer);
     if (!attn) return faith_err_set(err, FAITH_ERR_INTERNAL, "model kept no attention probabilities");
@@ -97,4 +112,5 @@ const faith_explainer_ops faith_explainer_attention = {
     .destroy = att_destroy,
     .params_json = att_params,
     .explain = att_explain,
+    .check = att_check,
 };

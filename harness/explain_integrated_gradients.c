@@ -113,17 +113,31 @@ static cJSON *ig_params(const void *state)
     return j;
 }
 
+/* The token whose embedding is the baseline (0, unused, for the zero baseline). */
+static int baseline_id(const ig *s, const faith_env *env, int32_t *ref, faith_err *err)
+{
+    int32_t V = faith_model_cfg(env->model)->vocab_size;
+    *ref = s->baseline == B_PAD ? env->special.pad : s->baseline == B_MASK ? env->special.mask : 0;
+    if (s->baseline != B_ZERO && (*ref < 0 || *ref >= V))
+        return faith_err_set(err, FAITH_ERR_ARG, OWNER ".params.baseline: \"%s\" needs a %s token, "
+                             "the tokenizer has none", BASELINES[s->baseline],
+                             s->baseline == B_PAD ? "padding" : "mask");
+    return FAITH_OK;
+}
+
+static int ig_check(const void *state, const faith_env *env, faith_err *err)
+{
+    int32_t ref;
+    return baseline_id(state, env, &ref, err);
+}
+
 /* xb (n, C): the baseline for the example whose embeddings are x; it keeps special tokens. */
 static int make_baseline(const ig *s, const faith_env *env, const faith_item *it, const float *x, float *xb,
                          faith_err *err)
 {
-    int32_t C = faith_model_cfg(env->model)->d_model, V = faith_model_cfg(env->model)->vocab_size;
+    int32_t C = faith_model_cfg(env->model)->d_model, ref;
     const float *E = faith_model_word_embeddings(env->model);
-    int32_t ref = s->baseline == B_PAD ? env->special.pad : s->baseline == B_MASK ? env->special.mask : 0;
-    if (s->baseline != B_ZERO && (ref < 0 || ref >= V))
-        return faith_err_set(err, FAITH_ERR_ARG, OWNER ".params.baseline: \"%s\" needs a %s token, "
-                             "the tokenizer has none", BASELINES[s->baseline],
-                             s->baseline == B_PAD ? "padding" : "mask");
+    FAITH_TRY(baseline_id(s, env, &ref, err));
     for (int32_t t = 0; t < it->n; t++) {
         const float *xt = x + (size_t)t * C;
         float *bt = xb + (size_t)t * C;
@@ -191,4 +205,5 @@ const faith_explainer_ops faith_explainer_integrated_gradients = {
     .destroy = ig_destroy,
     .params_json = ig_params,
     .explain = ig_explain,
+    .check = ig_check,
 };

@@ -79,6 +79,12 @@ static int kshap_explain(void *state, const faith_env *env, const faith_item *it
     return rc;
 }
 
+static int kshap_check(const void *state, const faith_env *env, faith_err *err)
+{
+    const faith_sampling_params *s = state;
+    return faith_replace_check("explainers.kernel_shap", "mask_token", &s->mask_token, env, err);
+}
+
 const faith_explainer_ops faith_explainer_kernel_shap = {
     .name = "kernel_shap",
     .version = "1",
@@ -87,4 +93,5 @@ const faith_explainer_ops faith_explainer_kernel_shap = {
     .destroy = kshap_destroy,
     .params_json = kshap_params_json,
     .explain = kshap_explain,
+    .check = kshap_check,
 };

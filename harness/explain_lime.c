@@ -70,6 +70,12 @@ static int lime_explain(void *state, const faith_env *env, const faith_item *it,
     return rc;
 }
 
+static int lime_check(const void *state, const faith_env *env, faith_err *err)
+{
+    const lime_state *s = state;
+    return faith_replace_check("explainers.lime", "mask_token", &s->sp.mask_token, env, err);
+}
+
 const faith_explainer_ops faith_explainer_lime = {
     .name = "lime",
     .version = "1",
@@ -78,4 +84,5 @@ const faith_explainer_ops faith_explainer_lime = {
     .destroy = lime_destroy,
     .params_json = lime_params_json,
     .explain = lime_explain,
+    .check = lime_check,
 };

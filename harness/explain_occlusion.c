@@ -53,6 +53,12 @@ static int occlusion_explain(void *state, const faith_env *env, const faith_item
     return FAITH_OK;
 }
 
+static int occlusion_check(const void *state, const faith_env *env, faith_err *err)
+{
+    return faith_replace_check("explainers.occlusion", "replace", &((const occlusion_state *)state)->replace,
+                               env, err);
+}
+
 const faith_explainer_ops faith_explainer_occlusion = {
     .name = "occlusion",
     .version = "1",
@@ -61,4 +67,5 @@ const faith_explainer_ops faith_explainer_occlusion = {
     .destroy = occlusion_destroy,
     .params_json = occlusion_params_json,
     .explain = occlusion_explain,
+    .check = occlusion_check,
 };

@@ -68,6 +68,12 @@ static int perm_explain(void *state, const faith_env *env, const faith_item *it,
     return rc;
 }
 
+static int perm_check(const void *state, const faith_env *env, faith_err *err)
+{
+    const faith_sampling_params *s = state;
+    return faith_replace_check("explainers.shapley_sampling", "mask_token", &s->mask_token, env, err);
+}
+
 const faith_explainer_ops faith_explainer_shapley_sampling = {
     .name = "shapley_sampling",
     .version = "1",
@@ -76,4 +82,5 @@ const faith_explainer_ops faith_explainer_shapley_sampling = {
     .destroy = perm_destroy,
     .params_json = perm_params_json,
     .explain = perm_explain,
+    .check = perm_check,
 };

@@ -31,6 +31,10 @@ typedef struct faith_explainer_ops {
      * faith_rng_init(seed, it->id, name). */
     int (*explain)(void *state, const faith_env *env, const faith_item *it, float *scores,
                    faith_explain_extra *extra, faith_err *err);
+    /* Refuse, before any work, parameters this model and tokenizer cannot serve (a replacement
+     * token the tokenizer lacks, an id outside the vocabulary), naming the key: a run checks every
+     * component once instead of failing on its first example mid-run. NULL: nothing to check. */
+    int (*check)(const void *state, const faith_env *env, faith_err *err);
 } faith_explainer_ops;
 
 /* Registry lookups. */
@@ -70,6 +74,10 @@ cJSON *faith_explainer_params_json(const faith_explainer *e);
  * special=zero. Errors are prefixed with "explainers.<name>: ". */
 int faith_explainer_explain(const faith_explainer *e, const faith_env *env, const faith_item *it,
                             float *scores, faith_explain_extra *extra, faith_err *err);
+
+/* Check e against a model with n_classes classes and env's tokenizer: a fixed target class in
+ * range, then ops->check. Errors are prefixed with "explainers.<name>: " where ops->check fails. */
+int faith_explainer_check(const faith_explainer *e, const faith_env *env, int32_t n_classes, faith_err *err);
 
 /* Resolve the target class from the spec, the prediction and the gold label (-1 if none).
  * FAITH_ERR_ARG when gold is asked for but missing, or the fixed class is out of range. */

@@ -242,6 +242,14 @@ int faith_explainer_target(const faith_explainer *e, int32_t pred, int32_t gold,
     return FAITH_OK;
 }
 
+int faith_explainer_check(const faith_explainer *e, const faith_env *env, int32_t n_classes, faith_err *err)
+{
+    /* pred 0 is always a class, so only a fixed target can fail here (gold is checked per example) */
+    int32_t t;
+    if (e->target.kind == FAITH_TARGET_FIXED) FAITH_TRY(faith_explainer_target(e, 0, -1, n_classes, &t, err));
+    return e->ops->check ? e->ops->check(e->state, env, err) : FAITH_OK;
+}
+
 int faith_explainer_explain(const faith_explainer *e, const faith_env *env, const faith_item *it,
                             float *scores, faith_explain_extra *extra, faith_err *err)
 {
@@ -249,7 +257,13 @@ int faith_explainer_explain(const faith_explainer *e, const faith_env *env, cons
     own.output = e->output;
     faith_explain_extra ex = {NAN, NAN};
     int rc = e->ops->explain(e->state, &own, it, scores, &ex, err);
-    if (rc < 0) return faith_err_prefix(err, "explainers.%s: ", e->ops->name);
+    if (rc < 0) {
+        /* name the explainer once: its own parameter errors start with "explainers.<name>." */
+        char own_name[96];
+        int n = snprintf(own_name, sizeof own_name, "explainers.%s.", e->ops->name);
+        if (err && strncmp(err->msg, own_name, (size_t)n) == 0) return rc;
+        return faith_err_prefix(err, "explainers.%s: ", e->ops->name);
+    }
     if (e->zero_special && it->special)
         for (int32_t t = 0; t < it->n; t++)
             if (it->special[t]) scores[t] = 0.0f;

@@ -1,6 +1,7 @@
 /* hfconfig.c: config.json reading and writing with Hugging Face's key names per model_type, so
  * Faith loads models saved by transformers and transformers loads models Faith saves. */
 #include "hfconfig.h"
+#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -157,11 +158,13 @@ int faith_hfconfig_read(const char *path, faith_model_config *cfg, faith_err *er
     char *txt;
     size_t n;
     FAITH_TRY(faith_read_file(path, &txt, &n, err));
-    cJSON *j = cJSON_ParseWithLength(txt, n);
+    cJSON *j;
+    int prc = faith_json_parse(txt, n, path, &j, err);
     free(txt);
-    if (!j || !cJSON_IsObject(j)) {
+    if (prc < 0) return prc;
+    if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
-        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: not a valid JSON object", path);
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: expected a JSON object", path);
     }
     memset(cfg, 0, sizeof *cfg);
     int rc = read_cfg(j, path, cfg, err);

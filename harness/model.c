@@ -323,6 +323,11 @@ void faith_model_free(faith_model *m)
 
 const faith_model_config *faith_model_cfg(const faith_model *m) { return &m->cfg; }
 
+int32_t faith_model_cfg_max_tokens(const faith_model_config *c)
+{
+    return c->arch == FAITH_ARCH_ROBERTA ? c->max_pos - c->pad_token_id - 1 : c->max_pos;
+}
+
 uint64_t faith_model_serial(const faith_model *m) { return m->serial; }
 
 float *faith_model_params(faith_model *m, size_t *n)
@@ -619,7 +624,7 @@ static int prepare_inputs(faith_model *m, const faith_batch *b, int row0, faith_
                 return faith_err_set(err, FAITH_ERR_RANGE,
                                      "row %d: %d tokens need position %d, but max_position_embeddings is %d "
                                      "(expected at most %d tokens)", row0 + r, L, p, c->max_pos,
-                                     rob ? c->max_pos - c->pad_token_id - 1 : c->max_pos);
+                                     faith_model_cfg_max_tokens(c));
             m->ids[i] = id;
             m->types[i] = ty;
             m->pos[i] = p;

@@ -72,6 +72,9 @@ int faith_model_save(const faith_model *m, const char *dir, faith_err *err);
 void faith_model_free(faith_model *m); /* NULL is a no-op */
 
 const faith_model_config *faith_model_cfg(const faith_model *m);
+/* The most tokens (specials included) one sequence may have: max_position_embeddings, less the
+ * pad id + 1 for RoBERTa, whose positions start after the padding index. */
+int32_t faith_model_cfg_max_tokens(const faith_model_config *c);
 /* Identifies a model's parameters within the process: new for every model made (two models never
  * share one, even at the same address), after faith_model_randomize_top and after
  * faith_model_params_changed. What caches model outputs across calls keys on it. */

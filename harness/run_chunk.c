@@ -66,6 +66,7 @@ static int explain_one(faith_run *r, int32_t ei, const faith_example *ex, const 
 {
     const faith_explainer *e = r->ex[ei];
     int32_t pred = argmax(logits, r->K), target;
+    memset(rec, 0, sizeof *rec); /* the caller frees rec whatever happens */
     FAITH_TRY(faith_explainer_target(e, pred, ex->label, r->K, &target, err));
     double probs[FAITH_MAX_CLASSES];
     faith_softmax_row(logits, r->K, probs);
@@ -74,7 +75,6 @@ static int explain_one(faith_run *r, int32_t ei, const faith_example *ex, const 
                      ex->rationale && ex->n_words == enc->n_words ? ex->rationale : NULL};
     faith_env env = {r->model, faith_tokenizer_special(r->tok), r->cfg->seed, r->cfg->batch_tokens,
                      e->output, &rec->explain_cost};
-    memset(rec, 0, sizeof *rec);
     rec->id = ex->id, rec->explainer = ei, rec->label = ex->label, rec->pred = pred;
     rec->target = target, rec->prob = probs[target];
     rec->n = enc->n, rec->n_words = enc->n_words;

@@ -158,6 +158,16 @@ static int setup_local(faith_run *r, faith_err *err)
     faith_model_set_products(r->model, c->products);
     const faith_model_config *mc = faith_model_cfg(r->model);
     r->K = mc->n_classes;
+    /* Every component is checked against this model and tokenizer now, so that a parameter they
+     * cannot serve fails here, on every rank alike, rather than on some rank's first example. */
+    faith_cost no_cost = {0};
+    faith_env env = {r->model, faith_tokenizer_special(r->tok), c->seed, c->batch_tokens, FAITH_OUT_PROB, &no_cost};
+    for (int32_t i = 0; i < c->n_explainers; i++)
+        if (faith_explainer_check(r->ex[i], &env, r->K, err) < 0)
+            return faith_err_prefix(err, "%s: explainers[%d] ('%s'): ", c->path, (int)i, c->explainers[i].name);
+    for (int32_t i = 0; i < c->n_metrics; i++)
+        if (faith_metric_check(r->me[i], &env, err) < 0)
+            return faith_err_prefix(err, "%s: metrics[%d] ('%s'): ", c->path, (int)i, c->metrics[i].name);
     if (c->has_sanity) {
         /* Adebayo et al. 2018: explanations of a model whose top layers are re-initialised
          * should differ from the trained model's; the record keeps their Spearman correlation. */
@@ -180,9 +190,10 @@ static int setup_local(faith_run *r, faith_err *err)
         r->moff[c->n_metrics + 1] = r->width;
         r->n_cols_all = c->n_metrics + 1;
     }
-    if (c->max_length > mc->max_pos)
-        return faith_err_set(err, FAITH_ERR_ARG, "%s: max_length: %d exceeds the model's %d positions",
-                             c->path, (int)c->max_length, (int)mc->max_pos);
+    if (c->max_length > faith_model_cfg_max_tokens(mc))
+        return faith_err_set(err, FAITH_ERR_ARG, "%s: max_length: %d exceeds the %d tokens the model's "
+                             "max_position_embeddings (%d) allow", c->path, (int)c->max_length,
+                             (int)faith_model_cfg_max_tokens(mc), (int)mc->max_pos);
     FAITH_TRY(check_label_order(c, mc, err));
     faith_dataset_spec spec = {c->dataset.format, c->dataset.path, c->dataset.split,
                                c->dataset.limit, c->dataset.text_col, c->dataset.pair_col,

@@ -1,6 +1,7 @@
 /* safetensors.c: memory-mapped safetensors reader with full header validation, F16/BF16 to F32
  * conversion, and an atomic F32 writer. */
 #include "safetensors.h"
+#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -161,10 +162,13 @@ static int parse_entry(faith_st_file *f, const cJSON *it, faith_st_tensor *t, fa
 
 static int parse_header(faith_st_file *f, const char *json, size_t len, faith_err *err)
 {
-    cJSON *h = cJSON_ParseWithLength(json, len);
-    if (!h || !cJSON_IsObject(h)) {
+    cJSON *h;
+    char where[FAITH_ERR_MSG / 2];
+    snprintf(where, sizeof where, "%s: header", f->path);
+    FAITH_TRY(faith_json_parse(json, len, where, &h, err));
+    if (!cJSON_IsObject(h)) {
         cJSON_Delete(h);
-        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: header is not a valid JSON object", f->path);
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: header is not a JSON object", f->path);
     }
     int n = 0, rc = FAITH_OK;
     for (const cJSON *it = h->child; it; it = it->next) n++;

@@ -6,12 +6,6 @@
 #include "tok_internal.h"
 #include "unicode.h"
 
-/* Word separators for word indices: ASCII whitespace and Unicode Zs. */
-static int word_space(uint32_t cp)
-{
-    return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || faith_uc_category(cp) == FAITH_UC_Zs;
-}
-
 static int is_ascii_space(char c)
 {
     return c == ' ' || (c >= 0x09 && c <= 0x0D);
@@ -82,7 +76,7 @@ static int32_t assign_words(const char *s, size_t len, const faith_tok_pieces *p
         uint32_t cp;
         int n = faith_utf8_decode((const unsigned char *)s + i, len - i, &cp);
         if (n == 0) n = 1;
-        int ws = word_space(cp);
+        int ws = faith_uc_is_word_space(cp);
         if (!ws && !in_word) nw++;
         in_word = !ws;
         for (int k = 0; k < n; k++) wid[i + (size_t)k] = ws ? -1 : nw - 1;

@@ -12,6 +12,7 @@
 #include "hfconfig.h"
 #include "tok_internal.h"
 #include "unicode.h"
+#include "json.h"
 
 /* ---------- vocabulary hash ---------- */
 
@@ -155,12 +156,8 @@ static cJSON *read_json(const char *path, faith_err *err)
     char *buf;
     size_t len;
     if (faith_read_file(path, &buf, &len, err) < 0) return NULL;
-    cJSON *j = cJSON_ParseWithLength(buf, len);
-    if (!j) {
-        const char *at = cJSON_GetErrorPtr();
-        long off = at ? (long)(at - buf) : -1;
-        faith_err_set(err, FAITH_ERR_FORMAT, "%s: invalid JSON near byte %ld", path, off);
-    }
+    cJSON *j;
+    faith_json_parse(buf, len, path, &j, err);
     free(buf);
     return j;
 }

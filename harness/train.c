@@ -108,7 +108,7 @@ static void cross_entropy(const float *logits, const int32_t *label, int32_t B, 
         int32_t y = label[b], arg = 0;
         for (int32_t k = 1; k < K; k++)
             if (z[k] > z[arg]) arg = k;
-        *loss += -log(p[y] > 1e-300 ? p[y] : 1e-300);
+        *loss += -log(p[y] < 1e-300 ? 1e-300 : p[y]); /* a NaN stays NaN: add_loss refuses it */
         *correct += arg == y;
         if (dlogits)
             for (int32_t k = 0; k < K; k++)
@@ -121,6 +121,18 @@ static void cross_entropy(const float *logits, const int32_t *label, int32_t B, 
 /* Fixed-point scales of the exact sums (evaluation here, gradients in the trainer below). */
 #define FX_SCALE 17592186044416.0 /* 2^44 */
 #define FX_LOSS_SCALE 4294967296.0 /* 2^32, for the summed loss */
+#define FX_LOSS_MAX 1048576.0       /* 2^20: a larger or non-finite loss is a diverged model */
+
+/* Add loss (one example's, or a micro-batch's share of a mean) to a fixed-point sum; a NaN or huge
+ * loss is an error rather than an undefined conversion and a meaningless total. */
+static int add_loss(int64_t *sum, double loss, faith_err *err)
+{
+    if (!(fabs(loss) < FX_LOSS_MAX))
+        return faith_err_set(err, FAITH_ERR_RANGE, "loss %g is not finite or too large (|loss| < %g): the "
+                             "model has diverged (a lower learning rate?)", loss, FX_LOSS_MAX);
+    *sum += llrint(loss * FX_LOSS_SCALE);
+    return FAITH_OK;
+}
 #define FX_MAX 262144.0           /* 2^18 */
 #define MICRO_BATCH 8             /* sequences per micro-batch */
 
@@ -175,7 +187,7 @@ int faith_train_evaluate(faith_model *m, const faith_train_data *d, double *acc,
             double l = 0, ok = 0;
             cross_entropy(logits + (size_t)b * K, p.label + b, 1, K, 0.0, NULL, &l, &ok);
             sums[0] += (int64_t)ok;
-            sums[1] += llrint(l * FX_LOSS_SCALE);
+            if ((rc = add_loss(&sums[1], l, err)) < 0) faith_err_prefix(err, "evaluation: ");
         }
         i += B;
     }
@@ -213,6 +225,7 @@ typedef struct trainer {
     faith_adamw *opt;
     packed p;
     float *logits, *dlogits;   /* (batch, K) */
+    int saved;                 /* a checkpoint is in out_dir (kept if a later step fails) */
 } trainer;
 
 static size_t view_numel(const faith_param_view *v)
@@ -312,7 +325,7 @@ static void trainer_free(trainer *tr)
  * 1e-6; a gradient of 2^18 or more (a diverged run) is an error rather than a wrapped integer. */
 
 /* Add this micro-batch's gradients (in tr->grads, segments only) to the fixed-point sums. */
-static int add_fixed(trainer *tr, int64_t step, faith_err *err)
+static int add_fixed(trainer *tr, faith_err *err)
 {
     size_t w = 0;
     for (size_t s = 0; s < tr->n_segs; s++) {
@@ -322,9 +335,8 @@ static int add_fixed(trainer *tr, int64_t step, faith_err *err)
             double v = (double)g[j];
             if (!(fabs(v) < FX_MAX))
                 return faith_err_set(err, FAITH_ERR_RANGE,
-                                     "training step %lld: gradient %g is not finite or too large to sum "
-                                     "exactly (|g| < %g; a lower learning rate or gradient clipping?)",
-                                     (long long)step, v, FX_MAX);
+                                     "gradient %g is not finite or too large to sum exactly (|g| < %g; a "
+                                     "lower learning rate or gradient clipping?)", v, FX_MAX);
             tr->fx[w] += llrint(v * FX_SCALE);
         }
     }
@@ -357,8 +369,8 @@ static int local_pass(trainer *tr, const faith_train_data *d, const int64_t *row
         cross_entropy(tr->logits, tr->p.label, fb.B, tr->cfg->n_classes, 1.0 / Bg, tr->dlogits, &loss,
                       &correct);
         FAITH_TRY(faith_model_backward(tr->m, tr->dlogits, NULL, err));
-        FAITH_TRY(add_fixed(tr, step, err));
-        tr->fx[w] += llrint(loss * FX_LOSS_SCALE);
+        FAITH_TRY(add_fixed(tr, err));
+        FAITH_TRY(add_loss(&tr->fx[w], loss, err)); /* the caller names the step */
         tr->fx[w + 1] += (int64_t)correct;
     }
     return FAITH_OK;
@@ -512,7 +524,9 @@ static int eval_point(trainer *tr, const faith_train_data *dev, faith_train_resu
                 "%.4f at step %lld | %.1f s\n",
                 (long long)step, e.epoch, train_loss, e.dev_acc, e.dev_loss,
                 res->evals[res->best].dev_acc, (long long)res->evals[res->best].step, e.seconds);
-    return save_checkpoint(tr, res, 0, better, err);
+    FAITH_TRY(save_checkpoint(tr, res, 0, better, err));
+    tr->saved = 1;
+    return FAITH_OK;
 }
 
 static int run_loop(trainer *tr, const faith_train_data *train, const faith_train_data *dev,
@@ -577,6 +591,13 @@ int faith_train_run(faith_model *m, const faith_train_data *train, const faith_t
         rc = save_checkpoint(&tr, res, 1, 0, err);
     }
     free(best);
+    if (rc < 0 && tr.saved && opts->out_dir && err) {
+        /* the checkpoint written so far stays: a long run's best model outlives a late failure */
+        char msg[FAITH_ERR_MSG];
+        memcpy(msg, err->msg, sizeof msg);
+        faith_err_set(err, rc, "%s (%s keeps the best checkpoint before the failure; its train_log.json "
+                      "says \"finished\": false)", msg, opts->out_dir);
+    }
     trainer_free(&tr);
     faith_model_enable_grads(m, 0, NULL);
     if (rc < 0) faith_train_result_free(res);

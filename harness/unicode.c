@@ -62,6 +62,20 @@ long faith_utf8_invalid_at(const char *s, size_t len)
     return -1;
 }
 
+int faith_uc_is_word_space(uint32_t cp)
+{
+    return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || faith_uc_category(cp) == FAITH_UC_Zs;
+}
+
+int faith_uc_word_space_at(const char *s, size_t len)
+{
+    uint32_t cp;
+    if (len == 0) return 0;
+    if ((unsigned char)s[0] < 0x80) return faith_uc_is_word_space((unsigned char)s[0]);
+    int n = faith_utf8_decode((const unsigned char *)s, len, &cp);
+    return n > 0 && faith_uc_is_word_space(cp) ? n : 0;
+}
+
 int faith_uc_category(uint32_t cp)
 {
     if (cp < 256) return faith_uc_cat_latin1[cp];

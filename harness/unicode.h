@@ -38,6 +38,12 @@ int faith_utf8_encode(uint32_t cp, char *out);
 long faith_utf8_invalid_at(const char *s, size_t len);
 
 int faith_uc_category(uint32_t cp);
+/* Word separators, the one definition of a "word" (rationales, word scores): ASCII whitespace and
+ * Unicode Zs spaces (U+00A0, U+3000, ...), as Python's str.split() mostly. */
+int faith_uc_is_word_space(uint32_t cp);
+/* The byte length of the separator starting at s[0..len), or 0 when none starts there (ill-formed
+ * UTF-8 is not a separator). */
+int faith_uc_word_space_at(const char *s, size_t len);
 int faith_uc_is_letter(uint32_t cp);       /* L* */
 int faith_uc_is_number(uint32_t cp);       /* N* */
 int faith_uc_is_punct(uint32_t cp);        /* P* */

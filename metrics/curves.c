@@ -131,6 +131,11 @@ static int curve_measure(void *state, const faith_env *env, const faith_item *it
     return rc;
 }
 
+static int curve_check(const void *state, const faith_env *env, faith_err *err)
+{
+    return faith_perturb_op_check(((const curve *)state)->op, &env->special, err);
+}
+
 const faith_metric_ops faith_metric_deletion_curve = {
     .name = "deletion_curve",
     .version = "1",
@@ -141,6 +146,7 @@ const faith_metric_ops faith_metric_deletion_curve = {
     .params_json = curve_params_json,
     .layout = curve_layout,
     .measure = curve_measure,
+    .check = curve_check,
 };
 
 const faith_metric_ops faith_metric_insertion_curve = {
@@ -153,4 +159,5 @@ const faith_metric_ops faith_metric_insertion_curve = {
     .params_json = curve_params_json,
     .layout = curve_layout,
     .measure = curve_measure,
+    .check = curve_check,
 };

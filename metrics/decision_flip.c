@@ -103,6 +103,11 @@ static int df_measure(void *state, const faith_env *env, const faith_item *it, c
     return rc;
 }
 
+static int df_check(const void *state, const faith_env *env, faith_err *err)
+{
+    return faith_perturb_op_check(((const flip *)state)->op, &env->special, err);
+}
+
 const faith_metric_ops faith_metric_decision_flip = {
     .name = "decision_flip",
     .version = "1",
@@ -113,4 +118,5 @@ const faith_metric_ops faith_metric_decision_flip = {
     .params_json = df_params_json,
     .layout = df_layout,
     .measure = df_measure,
+    .check = df_check,
 };

@@ -173,6 +173,11 @@ static int erasure_measure(void *state, const faith_env *env, const faith_item *
     return rc;
 }
 
+static int erasure_check(const void *state, const faith_env *env, faith_err *err)
+{
+    return faith_perturb_op_check(((const erasure *)state)->op, &env->special, err);
+}
+
 const faith_metric_ops faith_metric_comprehensiveness = {
     .name = "comprehensiveness",
     .version = "1",
@@ -183,6 +188,7 @@ const faith_metric_ops faith_metric_comprehensiveness = {
     .params_json = erasure_params_json,
     .layout = erasure_layout,
     .measure = erasure_measure,
+    .check = erasure_check,
 };
 
 const faith_metric_ops faith_metric_sufficiency = {
@@ -195,4 +201,5 @@ const faith_metric_ops faith_metric_sufficiency = {
     .params_json = erasure_params_json,
     .layout = erasure_layout,
     .measure = erasure_measure,
+    .check = erasure_check,
 };

@@ -76,6 +76,11 @@ static int lo_measure(void *state, const faith_env *env, const faith_item *it, c
     return rc;
 }
 
+static int lo_check(const void *state, const faith_env *env, faith_err *err)
+{
+    return faith_perturb_op_check(((const log_odds *)state)->op, &env->special, err);
+}
+
 const faith_metric_ops faith_metric_log_odds = {
     .name = "log_odds",
     .version = "1",
@@ -86,4 +91,5 @@ const faith_metric_ops faith_metric_log_odds = {
     .params_json = lo_params_json,
     .layout = lo_layout,
     .measure = lo_measure,
+    .check = lo_check,
 };

@@ -39,6 +39,9 @@ typedef struct faith_metric_ops {
      * env->token_budget and add to env->cost. */
     int (*measure)(void *state, const faith_env *env, const faith_item *it, const float *scores,
                    const float *word_scores, double *record, faith_err *err);
+    /* Refuse, before any work, parameters this model and tokenizer cannot serve (an operator
+     * needing a token the tokenizer lacks), naming the key. NULL: nothing to check. */
+    int (*check)(const void *state, const faith_env *env, faith_err *err);
 } faith_metric_ops;
 
 const faith_metric_ops *faith_metric_find(const char *name);
@@ -55,5 +58,7 @@ typedef struct faith_metric {
 int faith_metric_create(const char *name, const cJSON *params, faith_metric **out, faith_err *err);
 void faith_metric_free(faith_metric *m);
 int32_t faith_metric_width(const faith_metric *m);
+/* ops->check when the metric has one. */
+int faith_metric_check(const faith_metric *m, const faith_env *env, faith_err *err);
 
 #endif

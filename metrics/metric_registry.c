@@ -107,3 +107,8 @@ int32_t faith_metric_width(const faith_metric *m)
 {
     return m->layout.n_cols + 2 * m->layout.curve_len;
 }
+
+int faith_metric_check(const faith_metric *m, const faith_env *env, faith_err *err)
+{
+    return m->ops->check ? m->ops->check(m->state, env, err) : FAITH_OK;
+}

@@ -66,10 +66,7 @@ int32_t faith_perturb_topk_floor(int32_t d, double percent)
     return k > d ? d : (int32_t)k;
 }
 
-int32_t faith_perturb_apply(faith_perturb_op op, const faith_special_ids *sp, const int32_t *ids,
-                            const int32_t *type_ids, const uint8_t *special, int32_t n,
-                            const uint8_t *remove, int32_t *out_ids, int32_t *out_types,
-                            faith_err *err)
+int faith_perturb_op_check(faith_perturb_op op, const faith_special_ids *sp, faith_err *err)
 {
     int32_t fill = op == FAITH_OP_MASK ? sp->mask : op == FAITH_OP_PAD ? sp->pad : -1;
     if (op != FAITH_OP_DELETE && fill < 0)
@@ -77,6 +74,16 @@ int32_t faith_perturb_apply(faith_perturb_op op, const faith_special_ids *sp, co
                              "operator \"%s\" needs a %s token but the tokenizer has none "
                              "(use operator \"delete\")",
                              FAITH_PERTURB_OP_NAMES[op], op == FAITH_OP_MASK ? "mask" : "pad");
+    return FAITH_OK;
+}
+
+int32_t faith_perturb_apply(faith_perturb_op op, const faith_special_ids *sp, const int32_t *ids,
+                            const int32_t *type_ids, const uint8_t *special, int32_t n,
+                            const uint8_t *remove, int32_t *out_ids, int32_t *out_types,
+                            faith_err *err)
+{
+    FAITH_TRY(faith_perturb_op_check(op, sp, err));
+    int32_t fill = op == FAITH_OP_MASK ? sp->mask : op == FAITH_OP_PAD ? sp->pad : -1;
     return faith_perturb_tokens(n, ids, type_ids, special, remove, op == FAITH_OP_DELETE ? -1 : fill, out_ids,
                                 out_types);
 }

@@ -28,6 +28,9 @@ int32_t faith_perturb_topk_ceil(int32_t d, double percent);
 /* The same rounded down (ferret's int(fraction * d)). */
 int32_t faith_perturb_topk_floor(int32_t d, double percent);
 
+/* FAITH_ERR_ARG when op needs a mask / pad id the tokenizer lacks (sp's id is -1). */
+int faith_perturb_op_check(faith_perturb_op op, const faith_special_ids *sp, faith_err *err);
+
 /* Build one perturbed sequence: positions with remove[t] != 0 are removed by op; specials are
  * never removed (their remove flag is ignored). out_ids / out_types have room for n; returns the
  * new length. FAITH_ERR_ARG (negative) when op needs a mask / pad id the tokenizer lacks. */

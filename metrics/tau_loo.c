@@ -82,6 +82,11 @@ static int tl_measure(void *state, const faith_env *env, const faith_item *it, c
     return FAITH_OK;
 }
 
+static int tl_check(const void *state, const faith_env *env, faith_err *err)
+{
+    return faith_perturb_op_check(((const tau_loo *)state)->op, &env->special, err);
+}
+
 const faith_metric_ops faith_metric_tau_loo = {
     .name = "tau_loo",
     .version = "1",
@@ -92,4 +97,5 @@ const faith_metric_ops faith_metric_tau_loo = {
     .params_json = tl_params_json,
     .layout = tl_layout,
     .measure = tl_measure,
+    .check = tl_check,
 };

@@ -452,6 +452,13 @@ bad tsv_invalid_utf8 "t_utf8.tsv:3" --absent o21 -- "${TR[@]}" --train t_utf8.ts
 bad data_unknown_format "nosuch" --absent o22 -- "${TR[@]}" --train d/train.jsonl --train-format nosuch --out o22
 : >empty.jsonl
 bad data_empty_file "empty.jsonl" --absent o23 -- "${TR[@]}" --train empty.jsonl --out o23
+{ cat ok3.jsonl; echo '{"text": "good\u0000 movie", "label": 1}'; } >j_nul_escape.jsonl
+bad jsonl_nul_escape 'j_nul_escape.jsonl:4 && \u0000' --absent o24 -- "${TR[@]}" --train j_nul_escape.jsonl --out o24
+# U+00A0 separates words as a space does (the tokenizer's word index splits there too)
+{ cat ok3.jsonl; echo '{"text": "great\u00a0movie indeed", "label": 1, "rationale": [1, 0]}'; } >j_nbsp.jsonl
+bad jsonl_rationale_nbsp_words "j_nbsp.jsonl:4 && (3 words)" --absent o25 -- "${TR[@]}" --train j_nbsp.jsonl --out o25
+{ cat ok3.jsonl; echo '{"text": "great\u00a0movie indeed", "label": 1, "rationale": [1, 1, 0]}'; } >j_nbsp3.jsonl
+works jsonl_rationale_nbsp_words_ok "${TR[@]}" --train j_nbsp3.jsonl --out o26
 
 # ---- train options and configs ----
 
@@ -480,6 +487,11 @@ bad train_config_wrong_bool "quiet" --absent o46 -- train --config tc_bool.json 
 printf '{"model": "m",\n' >tc_json.json
 bad train_config_malformed "tc_json.json" --absent o47 -- train --config tc_json.json --out o47
 bad train_config_missing "nosuch.json" --absent o48 -- train --config nosuch.json --out o48
+echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "epochs": 0.1, "epochs": 5}' >tc_dup.json
+bad train_config_duplicate_key "tc_dup.json && 'epochs' given twice" --absent o49 -- train --config tc_dup.json --out o49
+bad train_max_length_over_model "--max-length 1000 && max_position_embeddings" --absent o50 -- "${TT[@]}" --max-length 1000 --out o50
+# a diverging run stops with an error (a NaN loss or gradient), never a finite made-up loss
+bad train_diverges "learning rate" -- "${TT[@]}" --epochs 1 --lr 1e10 --out o51
 
 # ---- run configs ----
 
@@ -552,6 +564,11 @@ rc_case sanity_unknown_key 's|"batch"|"sanity": {"layerz": 1}, "batch"|' "sanity
 rc_case output_not_string 's|"batch"|"output": 5, "batch"|' "output"
 rc_case max_length_over_model 's/"max_length": 32/"max_length": 100/' "max_length"
 rc_case broken_model 's/"model": "m"/"model": "s_missing"/' "classifier.bias"
+# parameters the model or tokenizer cannot serve fail before any work, naming the component
+rc_case --real target_out_of_range 's/{"name": "random"}/{"name": "grad_x_input", "params": {"target": 5}}/' "explainers[0] ('grad_x_input') && class 5"
+rc_case --real replace_out_of_vocab 's/{"name": "random"}/{"name": "occlusion", "params": {"replace": 999999}}/' "explainers[0] ('occlusion') && params.replace"
+rc_case --real attention_layer_over_model 's/{"name": "random"}/{"name": "attention", "params": {"layer": 50}}/' "explainers[0] ('attention') && params.layer"
+rc_case param_duplicate_key 's/{"name": "saliency"}/{"name": "integrated_gradients", "params": {"steps": 3, "steps": 4}}/' "'explainers[1].params.steps' given twice"
 { head -n 3 d/test.jsonl; echo '{"text": "good movie"}'; } >unlabeled_test.jsonl
 rc_case --real gold_target_unlabeled 's/"d\/test.jsonl"/"unlabeled_test.jsonl"/; s/{"name": "saliency"}/{"name": "saliency", "params": {"target": "gold"}}/' "unlabeled_test.jsonl:4"
 rc_case --real dataset_broken_line 's/"d\/test.jsonl"/"j_broken.jsonl"/' "j_broken.jsonl:4"

@@ -43,7 +43,7 @@ fails "max_position_embeddings" "$FAITH_BIN" predict --model "$T/m" --text "$(pr
 fails "nope/config.json" "$FAITH_BIN" predict --model "$T/nope" --text hi
 cp -r "$T/m" "$T/bad"
 echo '{"model_type": "bert",' > "$T/bad/config.json"
-fails "config.json: not a valid JSON" "$FAITH_BIN" predict --model "$T/bad" --text hi
+fails "config.json: invalid JSON" "$FAITH_BIN" predict --model "$T/bad" --text hi
 cp "$T/m/config.json" "$T/bad/config.json"
 head -c 1000 "$T/m/model.safetensors" > "$T/bad/model.safetensors"
 fails "model.safetensors" "$FAITH_BIN" predict --model "$T/bad" --text hi

@@ -73,6 +73,16 @@ static void test_config_defaults_and_paths(void **state)
     assert_int_equal(c->probe.train.limit, FAITH_DEFAULT_PROBE_TRAIN_LIMIT);
     assert_int_equal(c->probe.n_lambdas, 2);
     assert_true(c->probe.lambdas[1] == 1.0);
+    /* the fit's defaults are resolved in the config (so the manifest records what runs) */
+    assert_int_equal(c->probe.iters, 100);
+    assert_true(c->probe.holdout == 0.2);
+    faith_config_free(c);
+    char *nolam = faith_xstrdup(probe);
+    strcpy(strstr(nolam, ",\"lambdas\""), "}}");
+    assert_int_equal(faith_config_parse(nolam, "/b", "t.json", &c, &err), 0);
+    free(nolam);
+    assert_int_equal(c->probe.n_lambdas, 5);
+    assert_true(c->probe.lambdas[0] == 1e-4 && c->probe.lambdas[4] == 1.0);
     faith_config_free(c);
 }
 
@@ -111,14 +121,14 @@ static void test_config_errors_name_the_key(void **state)
     expect_error("\"explainers\":[{\"name\":\"e1\"}]", "\"explainers\":[]", "explainers",
                  "non-empty array");
     expect_error("\"name\":\"t1\"", "\"name\":\"../x\"", "name", NULL);
-    expect_error("\"name\":\"t1\",", "\"name\":\"t1\",\"seed\":1,\"seed\":2,", "seed",
-                 "key given twice");
+    expect_error("\"name\":\"t1\",", "\"name\":\"t1\",\"seed\":1,\"seed\":2,", "'seed'",
+                 "given twice");
     expect_error("\"model\":\"m\",", "", "model", "missing");
     expect_error("\"limit\":5}", "\"limit\":5},\"batch\":{\"chunk\":0}", "batch.chunk",
                  "[1, ");
     expect_error("\"limit\":5}", "\"limit\":5},\"sanity\":{\"model_randomization\":{\"layer\":1}}",
                  "sanity.model_randomization.layer", "'layers'");
-    expect_error("\"limit\":5}", "\"limit\":5,}", "line 1", "invalid JSON");
+    expect_error("\"limit\":5}", "\"limit\":5,}", "column", "invalid JSON");
     expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"property\":\"wordlist\",\"train\":{\"path\":\"t\"}}",
                  "probe.words", "needs words");
     expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"property\":\"label\"}", "probe.train", "missing");
@@ -126,6 +136,10 @@ static void test_config_errors_name_the_key(void **state)
                  "probe.train.limt", "'limit'");
     expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"property\":\"lable\",\"train\":{\"path\":\"t\"}}",
                  "probe.property", NULL);
+    expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"train\":{\"path\":\"t\"},\"lambdas\":[1,1e400]}",
+                 "probe.lambdas[1]", "finite");
+    expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"train\":{\"path\":\"t\"},\"holdout\":0}",
+                 "probe.holdout", "(0, 1)");
 }
 
 static void test_config_canonical_hash(void **state)

@@ -262,7 +262,7 @@ static void test_bad_config(void **s)
     save_dir(m, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/config.json", dir);
     const char *bad[][2] = {{"{\"model_type\": \"gpt2\", \"hidden_size\": 4}", "unknown model_type \"gpt2\""},
-                            {"{\"model_type\": \"bert\", \"hidden_size\": 4", "not a valid JSON"},
+                            {"{\"model_type\": \"bert\", \"hidden_size\": 4", "invalid JSON"},
                             {"{\"model_type\": \"bert\", \"hidden_size\": 4}", "num_hidden_layers"}};
     faith_err err;
     for (int i = 0; i < 3; i++) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "dataset.h"
 #include "testmodel.h"
 #include "tokenizer.h"
 
@@ -300,6 +301,19 @@ static void test_wordpiece_tiny(void **state)
     assert_int_equal(e.word[4], 2);
     assert_int_equal(e.n_words, 3);
     faith_encoding_free(&e);
+
+    /* the loaders' word count (rationale lengths) is the tokenizer's: Unicode spaces (Zs) split in
+     * both, format characters such as U+200B in neither */
+    static const char *const spaced[] = {"un\x01want\ta\xc2\xa0" "b", "a\xe3\x80\x80" "b c", "x\xe2\x80\x89y",
+                                         "  lead and trail \n", "\xc2\xa0", "a\xe2\x80\x8b" "b", "a\x0b" "b\x0c" "c"};
+    static const int32_t n_spaced[] = {3, 3, 2, 3, 0, 1, 3};
+    for (size_t i = 0; i < sizeof spaced / sizeof spaced[0]; i++) {
+        encode_ok(t, spaced[i], NULL, 0, &e);
+        if (e.n_words != n_spaced[i] || faith_count_words(spaced[i]) != n_spaced[i])
+            fail_msg("text %zu: tokenizer %d words, loader %d, expected %d", i, (int)e.n_words,
+                     (int)faith_count_words(spaced[i]), (int)n_spaced[i]);
+        faith_encoding_free(&e);
+    }
 
     /* empty text: just the specials */
     encode_ok(t, "", NULL, 0, &e);
