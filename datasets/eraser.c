@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json.h"
 #include "loader.h"
 #include "unicode.h"
-#include "json.h"
 
 typedef struct span {
     int64_t start, end; /* [start, end) whitespace tokens of the document */

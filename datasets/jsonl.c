@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loader.h"
 #include "json.h"
+#include "loader.h"
 
 /* The first key present among names; NULL when none. */
 static cJSON *first_key(cJSON *obj, const char *const *names, int n, const char **which)

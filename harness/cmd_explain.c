@@ -84,6 +84,7 @@ static int encode_text(const faith_tokenizer *tok, const char *text, const char 
                        input *in, faith_err *err)
 {
     FAITH_TRY(faith_tokenizer_encode(tok, text, pair, max_len, &in->enc, err));
+    FAITH_TRY(faith_encoding_require_tokens(&in->enc, err));
     int32_t n = 0, cap = 0;
     split_words(text, &in->words, &n, &cap);
     split_words(pair, &in->words, &n, &cap);
@@ -272,14 +273,10 @@ static int run(faith_opt *o, faith_err *err)
     FAITH_CHECK(faith_explainer_create(name, params, &ex, err));
     FAITH_CHECK(faith_model_load(model_dir, &m, err));
     const faith_model_config *cfg = faith_model_cfg(m);
-    faith_err tok_err = {0};
-    if (faith_tokenizer_load(model_dir, &tok, &tok_err) < 0) {
-        if (o[O_TEXT].count) {
-            *err = tok_err;
-            rc = faith_err_prefix(err, "explain: ");
-            goto cleanup;
-        }
-        tok = NULL; /* --ids works without a tokenizer: tokens print as ids */
+    /* --ids works without a tokenizer (tokens print as ids), but not with a broken one */
+    if ((o[O_TEXT].count || faith_tokenizer_exists(model_dir)) && faith_tokenizer_load(model_dir, &tok, err) < 0) {
+        rc = faith_err_prefix(err, "explain: ");
+        goto cleanup;
     }
     if (tok) FAITH_CHECK(faith_model_check_vocab(m, faith_tokenizer_vocab_size(tok), model_dir, err));
     faith_special_ids sp = {cfg->pad_token_id, -1, -1, -1, -1};

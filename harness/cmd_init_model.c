@@ -9,9 +9,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "hfconfig.h"
+#include "json.h"
 #include "model.h"
 #include "tokenizer.h"
-#include "json.h"
 
 static const char *base_name(const char *p)
 {

@@ -81,12 +81,13 @@ static int predict_text(pred_ctx *p, const char *text, const char *pair, faith_e
     faith_encoding e;
     memset(&e, 0, sizeof e);
     FAITH_TRY(faith_tokenizer_encode(p->tok, text, pair, p->max_len, &e, err));
-    int32_t n = e.n, lim = faith_model_cfg_max_tokens(faith_model_cfg(p->m)), rc;
-    if (n > lim) {
+    int32_t n = e.n, lim = faith_model_cfg_max_tokens(faith_model_cfg(p->m));
+    int rc = faith_encoding_require_tokens(&e, err);
+    if (rc == FAITH_OK && n > lim) {
         rc = faith_err_set(err, FAITH_ERR_RANGE,
                            "text is %d tokens, expected at most %d (max_position_embeddings); use --max-length to "
                            "truncate", n, lim);
-    } else {
+    } else if (rc == FAITH_OK) {
         faith_batch b = {1, n, e.ids, e.type_ids, &n, NULL};
         rc = faith_model_forward(p->m, &b, 0, p->logits, err);
         if (rc == FAITH_OK) print_result(p, e.ids, n);
@@ -161,14 +162,13 @@ static int run(faith_opt *o, int no, faith_err *err)
     p.max_len = (int32_t)ml;
     p.json = faith_opt_flag(o, no, "json");
     FAITH_TRY(faith_model_load(dir, &p.m, err));
-    faith_err terr;
-    int rc = faith_tokenizer_load(dir, &p.tok, &terr);
-    if (rc < 0 && !ids_s) {
-        *err = terr;
+    /* --ids works without a tokenizer (tokens print as ids), but not with a broken one */
+    int rc = FAITH_OK;
+    if (!ids_s || faith_tokenizer_exists(dir)) rc = faith_tokenizer_load(dir, &p.tok, err);
+    if (rc < 0) {
         faith_model_free(p.m);
         return rc;
     }
-    if (rc < 0) p.tok = NULL;
     if (p.tok && faith_model_check_vocab(p.m, faith_tokenizer_vocab_size(p.tok), dir, err) < 0) {
         faith_tokenizer_free(p.tok);
         faith_model_free(p.m);

@@ -11,9 +11,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "json.h"
 #include "sha256.h"
 #include "train.h"
-#include "json.h"
 
 #define USAGE "--model DIR --train DATA --dev DATA --out DIR [options]  (or --config FILE)"
 

@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include "batcher.h"
+#include "json.h"
 #include "probe.h"
 #include "sha256.h"
 #include "zio.h"
-#include "json.h"
 
 typedef struct ctx {
     const char *label;   /* file name for messages */

@@ -7,6 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A message is one line: control bytes that came in with a name from a file (a tensor name with a
+ * newline, say) are shown as '?'. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7F) *s = '?';
+}
+
 int faith_err_set(faith_err *err, int code, const char *fmt, ...)
 {
     if (err) {
@@ -14,6 +22,7 @@ int faith_err_set(faith_err *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err->msg);
         err->code = code;
     }
     return code;
@@ -35,6 +44,7 @@ int faith_err_prefix(faith_err *err, const char *fmt, ...)
     memcpy(err->msg, prefix, np);
     memcpy(err->msg + np, old, no);
     err->msg[np + no] = '\0';
+    one_line(err->msg);
     return err->code;
 }
 

@@ -1,7 +1,6 @@
 /* hfconfig.c: config.json reading and writing with Hugging Face's key names per model_type, so
  * Faith loads models saved by transformers and transformers loads models Faith saves. */
 #include "hfconfig.h"
-#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -10,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "json.h"
 
 int faith_read_file(const char *path, char **out, size_t *len, faith_err *err)
 {

@@ -849,6 +849,13 @@ int faith_model_forward(faith_model *m, const faith_batch *b, unsigned flags, fl
             FAITH_TRY(forward_once(m, &sub, b0, flags, logits + (size_t)b0 * K, err));
         }
     }
+    /* Finite weights can still overflow float (a diverged run, a corrupt checkpoint): a NaN or
+     * infinite logit is an error here, not a number printed or averaged downstream. */
+    for (size_t i = 0; i < (size_t)b->B * (size_t)m->cfg.n_classes; i++)
+        if (!isfinite(logits[i]))
+            return faith_err_set(err, FAITH_ERR_RANGE, "model forward: sequence %d has a non-finite logit (%g): "
+                                 "the weights overflow float (a diverged or corrupt model?)",
+                                 (int)(i / (size_t)m->cfg.n_classes), (double)logits[i]);
     m->have_acts = (flags & FAITH_FWD_KEEP_ACTS) != 0;
     return FAITH_OK;
 }

@@ -264,6 +264,7 @@ int faith_run_agree(faith_run *r, int rc, faith_err *err)
 int faith_run_encode(const faith_run *r, const faith_example *ex, faith_encoding *enc, faith_err *err)
 {
     int rc = faith_tokenizer_encode(r->tok, ex->text, ex->pair, r->cfg->max_length, enc, err);
+    if (rc == FAITH_OK && (rc = faith_encoding_require_tokens(enc, err)) < 0) faith_encoding_free(enc);
     if (rc < 0) return faith_err_prefix(err, "%s: example %lld: ", r->cfg->dataset.path, (long long)ex->id);
     return FAITH_OK;
 }

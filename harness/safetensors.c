@@ -1,17 +1,19 @@
 /* safetensors.c: memory-mapped safetensors reader with full header validation, F16/BF16 to F32
  * conversion, and an atomic F32 writer. */
 #include "safetensors.h"
-#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "json.h"
 
 /* Headers beyond this are refused before parsing (the reference implementation uses 100 MB). */
 #define MAX_HEADER ((uint64_t)100 * 1000 * 1000)
@@ -140,13 +142,14 @@ static int parse_entry(faith_st_file *f, const cJSON *it, faith_st_tensor *t, fa
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e12 || v->valuedouble != (double)(int64_t)v->valuedouble)
             return faith_err_set(err, FAITH_ERR_FORMAT, "%s: tensor '%s': shape entries must be non-negative integers", p, nm);
         t->shape[k] = (int64_t)v->valuedouble;
+        /* checked before multiplying: each entry may be up to 1e12, their product overflow */
+        if (t->shape[k] > 0 && numel > ((int64_t)1 << 40) / t->shape[k])
+            return faith_err_set(err, FAITH_ERR_FORMAT, "%s: tensor '%s': shape too large (over 2^40 elements)", p, nm);
         numel *= t->shape[k];
-        if (numel > (int64_t)1 << 40)
-            return faith_err_set(err, FAITH_ERR_FORMAT, "%s: tensor '%s': shape too large", p, nm);
     }
     double b = cJSON_GetArrayItem(off, 0)->valuedouble, e = cJSON_GetArrayItem(off, 1)->valuedouble;
     if (!cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(off, 1)) || b < 0 ||
-        e < b || e > (double)f->data_size)
+        e < b || e > (double)f->data_size || b != floor(b) || e != floor(e))
         return faith_err_set(err, FAITH_ERR_FORMAT,
                              "%s: tensor '%s': data_offsets [%.0f, %.0f] not inside the data section of %zu bytes", p,
                              nm, b, e, f->data_size);
@@ -184,11 +187,17 @@ static int parse_header(faith_st_file *f, const char *json, size_t len, faith_er
     faith_st_tensor **s = faith_xmalloc(sizeof *s * (size_t)(f->n ? f->n : 1));
     for (int i = 0; i < f->n; i++) s[i] = &f->t[i];
     qsort(s, (size_t)f->n, sizeof *s, cmp_begin);
-    for (int i = 1; i < f->n && rc == FAITH_OK; i++)
-        if (s[i]->begin < s[i - 1]->end && s[i]->end > s[i]->begin)
+    /* Against the furthest-reaching earlier tensor, not just the previous one, which may be empty
+     * or short and sit inside a longer one. Empty tensors overlap nothing. */
+    const faith_st_tensor *reach = NULL;
+    for (int i = 0; i < f->n && rc == FAITH_OK; i++) {
+        if (s[i]->end == s[i]->begin) continue;
+        if (reach && s[i]->begin < reach->end)
             rc = faith_err_set(err, FAITH_ERR_FORMAT,
                                "%s: tensor '%s' bytes [%zu, %zu) overlap tensor '%s' bytes [%zu, %zu)", f->path,
-                               s[i]->name, s[i]->begin, s[i]->end, s[i - 1]->name, s[i - 1]->begin, s[i - 1]->end);
+                               s[i]->name, s[i]->begin, s[i]->end, reach->name, reach->begin, reach->end);
+        if (!reach || s[i]->end > reach->end) reach = s[i];
+    }
     free(s);
     return rc;
 }

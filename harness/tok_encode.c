@@ -169,6 +169,9 @@ int faith_tokenizer_encode(const faith_tokenizer *t, const char *text, const cha
     size_t la = 0, lb = 0;
     FAITH_TRY(check_text(text, "text", &la, err));
     if (pair) FAITH_TRY(check_text(pair, "pair", &lb, err));
+    if (pair && t->frame == FAITH_FRAME_NONE)
+        return faith_err_set(err, FAITH_ERR_ARG, "pair: the tokenizer has no separator tokens ([CLS]/[SEP] or "
+                             "<s>/</s>), so a text pair would read as one text");
     int32_t nspec = 0;
     if (t->frame == FAITH_FRAME_BERT) nspec = pair ? 3 : 2;
     if (t->frame == FAITH_FRAME_ROBERTA) nspec = pair ? 4 : 2;
@@ -210,6 +213,13 @@ cleanup:
     faith_tok_pieces_free(&b);
     if (rc < 0) faith_encoding_free(enc);
     return rc;
+}
+
+int faith_encoding_require_tokens(const faith_encoding *enc, faith_err *err)
+{
+    if (enc->n > 0) return FAITH_OK;
+    return faith_err_set(err, FAITH_ERR_ARG, "text: no tokens (it is empty and the tokenizer adds no special "
+                         "tokens)");
 }
 
 void faith_encoding_free(faith_encoding *enc)

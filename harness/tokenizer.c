@@ -2,6 +2,7 @@
  * added-token splitting, word indices, longest_first truncation, special-token framing, save. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,9 @@
 #include <cjson/cJSON.h>
 
 #include "hfconfig.h"
+#include "json.h"
 #include "tok_internal.h"
 #include "unicode.h"
-#include "json.h"
 
 /* ---------- vocabulary hash ---------- */
 
@@ -49,8 +50,8 @@ static void vocab_rehash(faith_tok_vocab *v, size_t cap)
         const char *s = v->tokens[id];
         if (!s) continue;
         size_t h = (size_t)hash_bytes(s, strlen(s)) & (cap - 1);
-        while (v->slots[h] >= 0) h = (h + 1) & (cap - 1);
-        v->slots[h] = id;
+        while (v->slots[h] >= 0 && strcmp(v->tokens[v->slots[h]], s) != 0) h = (h + 1) & (cap - 1);
+        v->slots[h] = id; /* ids ascend: a repeated string keeps its last id, as when it was put */
     }
 }
 
@@ -315,10 +316,14 @@ int faith_tokenizer_load_bpe(const char *vocab_json, const char *merges_txt, fai
         rc = err ? err->code : FAITH_ERR_FORMAT;
         goto cleanup;
     }
+    if (!cJSON_IsObject(j)) {
+        rc = faith_err_set(err, FAITH_ERR_FORMAT, "%s: expected a JSON object mapping tokens to ids", vocab_json);
+        goto cleanup;
+    }
     const cJSON *e;
     cJSON_ArrayForEach(e, j)
     {
-        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8 || e->valuedouble != floor(e->valuedouble)) {
             rc = faith_err_set(err, FAITH_ERR_FORMAT, "%s: key '%s': expected a token id", vocab_json,
                                e->string ? e->string : "?");
             goto cleanup;
@@ -369,7 +374,7 @@ static int tj_vocab(faith_tokenizer *t, const cJSON *model, const char *path, fa
     const cJSON *e;
     cJSON_ArrayForEach(e, vocab)
     {
-        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8)
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8 || e->valuedouble != floor(e->valuedouble))
             return faith_err_set(err, FAITH_ERR_FORMAT, "%s: model.vocab['%s']: expected a token id",
                                  path, e->string);
         int prc = faith_tok_vocab_put(&t->vocab, e->string, strlen(e->string), (int32_t)e->valuedouble);
@@ -524,8 +529,11 @@ static int tj_added(faith_tokenizer *t, const cJSON *root, const char *path, fai
     {
         const char *content = json_str(a, "content");
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
-        if (!content || !cJSON_IsNumber(id) || id->valuedouble < 0)
+        if (!content || !cJSON_IsNumber(id))
             return faith_err_set(err, FAITH_ERR_FORMAT, "%s: added_tokens: entry without content/id", path);
+        if (id->valuedouble < 0 || id->valuedouble > 1e8 || id->valuedouble != floor(id->valuedouble))
+            return faith_err_set(err, FAITH_ERR_FORMAT, "%s: added_tokens: '%s' has id %g, expected an integer in "
+                                 "[0, 1e8]", path, content, id->valuedouble);
         int32_t i = (int32_t)id->valuedouble;
         if (faith_tokenizer_id_to_token(t, i) == NULL) faith_tok_vocab_put(&t->vocab, content, strlen(content), i);
         add_added(t, content, i, json_bool(a, "special", 0), json_bool(a, "lstrip", 0),
@@ -577,6 +585,15 @@ cleanup:
     if (rc < 0) faith_tokenizer_free(t);
     else *out = t;
     return rc;
+}
+
+int faith_tokenizer_exists(const char *dir)
+{
+    char *tj = join_path(dir, "tokenizer.json"), *vt = join_path(dir, "vocab.txt");
+    char *vj = join_path(dir, "vocab.json"), *mt = join_path(dir, "merges.txt");
+    int found = file_exists(tj) || file_exists(vt) || (file_exists(vj) && file_exists(mt));
+    free(tj), free(vt), free(vj), free(mt);
+    return found;
 }
 
 int faith_tokenizer_load(const char *dir, faith_tokenizer **out, faith_err *err)

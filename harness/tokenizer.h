@@ -31,6 +31,9 @@ typedef struct faith_encoding {
  * vocab.json + merges.txt (byte-level BPE). tokenizer_config.json and special_tokens_map.json,
  * when present, give do_lower_case / strip_accents / special tokens. */
 int faith_tokenizer_load(const char *dir, faith_tokenizer **out, faith_err *err);
+/* 1 when dir holds the files of a tokenizer (whether or not they load): commands that work on ids
+ * alone go without one only when there is none, and report a broken one. */
+int faith_tokenizer_exists(const char *dir);
 
 /* Load a WordPiece tokenizer straight from a vocab.txt. */
 int faith_tokenizer_load_wordpiece(const char *vocab_txt, int do_lower_case, faith_tokenizer **out,
@@ -46,7 +49,10 @@ void faith_tokenizer_free(faith_tokenizer *t);
  * no truncation. Invalid UTF-8 is an error naming the byte offset. */
 int faith_tokenizer_encode(const faith_tokenizer *t, const char *text, const char *pair,
                            int32_t max_len, faith_encoding *enc, faith_err *err);
-void faith_encoding_free(faith_encoding *enc); /* frees the arrays; enc itself is the caller's */
+void faith_encoding_free(faith_encoding *enc);
+/* FAITH_ERR_ARG when enc has no tokens, which a model cannot take (an empty text with a tokenizer
+ * that adds no special tokens; Hugging Face's tokenizer also gives none). */
+int faith_encoding_require_tokens(const faith_encoding *enc, faith_err *err); /* frees the arrays; enc itself is the caller's */
 
 int32_t faith_tokenizer_vocab_size(const faith_tokenizer *t);
 const char *faith_tokenizer_id_to_token(const faith_tokenizer *t, int32_t id); /* NULL if out of range */

@@ -335,8 +335,8 @@ static int add_fixed(trainer *tr, faith_err *err)
             double v = (double)g[j];
             if (!(fabs(v) < FX_MAX))
                 return faith_err_set(err, FAITH_ERR_RANGE,
-                                     "gradient %g is not finite or too large to sum exactly (|g| < %g; a "
-                                     "lower learning rate or gradient clipping?)", v, FX_MAX);
+                                     "gradient %g is not finite or too large to sum exactly (|g| < %g): the "
+                                     "model has diverged (a lower learning rate or gradient clipping?)", v, FX_MAX);
             tr->fx[w] += llrint(v * FX_SCALE);
         }
     }

@@ -34,10 +34,10 @@ int faith_train_data_tokenize(const faith_dataset *d, const faith_tokenizer *t, 
             faith_train_data_free(out);
             return faith_err_prefix(err, "example %lld: ", (long long)ex->id);
         }
-        if (enc.n < 1) {
+        if (faith_encoding_require_tokens(&enc, err) < 0) {
             faith_encoding_free(&enc);
             faith_train_data_free(out);
-            return faith_err_set(err, FAITH_ERR_FORMAT, "example %lld: no tokens", (long long)ex->id);
+            return faith_err_prefix(err, "example %lld: ", (long long)ex->id);
         }
         for (int32_t k = 0; k < enc.n; k++)
             if (enc.ids[k] < 0 || enc.ids[k] >= vocab_size) {

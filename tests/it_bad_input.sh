@@ -190,6 +190,11 @@ st_split "$ST"
 touch afile
 long_text=$(for i in $(seq 60); do printf 'good '; done)
 
+# byte-level BPE without <s> and </s> (GPT-2's own files): no framing
+printf '{"g": 0, "o": 1, "d": 2, "b": 3, "a": 4, "go": 5, "\\u0120": 6}' >"$T/bpe_vocab.json"
+printf '#version: 0.2\ng o\n' >"$T/bpe_merges.txt"
+"$FAITH_BIN" init-model --arch roberta --vocab "$T/bpe_vocab.json" --merges "$T/bpe_merges.txt" --layers 1 \
+    --hidden 16 --heads 2 --ffn 32 --seed 1 --out "$T/mb" >/dev/null || exit 1
 good predict predict --model m --text "good movie"
 good explain explain --model m --explainer saliency --text "good movie"
 good ids predict --model m --ids 2,5,3
@@ -197,6 +202,13 @@ good ids predict --model m --ids 2,5,3
 # ---- model directories ----
 
 bad model_missing_dir "nodir" -- predict --model nodir --text hi
+bad pair_without_separators "pair: the tokenizer has no separator" -- predict --model mb --text good --pair bad
+bad empty_text_without_specials "text: no tokens" -- predict --model mb --text ""
+bad explain_empty_text_without_specials "text: no tokens" -- explain --model mb --explainer saliency --text ""
+good bpe_without_specials predict --model mb --text good
+mkdir -p m_tokbroken && cp m/config.json m/model.safetensors m_tokbroken/ && : >m_tokbroken/vocab.txt
+bad ids_with_broken_tokenizer "m_tokbroken/vocab.txt" -- predict --model m_tokbroken --ids 2,5,3
+bad explain_ids_with_broken_tokenizer "m_tokbroken/vocab.txt" -- explain --model m_tokbroken --explainer saliency --ids 2,5,3
 mkdir -p empty_dir
 bad model_empty_dir "empty_dir/config.json" -- predict --model empty_dir --text hi
 mk_model m_nocfg; rm m_nocfg/config.json
@@ -491,7 +503,7 @@ echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "epochs": 0
 bad train_config_duplicate_key "tc_dup.json && 'epochs' given twice" --absent o49 -- train --config tc_dup.json --out o49
 bad train_max_length_over_model "--max-length 1000 && max_position_embeddings" --absent o50 -- "${TT[@]}" --max-length 1000 --out o50
 # a diverging run stops with an error (a NaN loss or gradient), never a finite made-up loss
-bad train_diverges "learning rate" -- "${TT[@]}" --epochs 1 --lr 1e10 --out o51
+bad train_diverges "diverged" -- "${TT[@]}" --epochs 1 --lr 1e10 --out o51
 
 # ---- run configs ----
 

@@ -893,6 +893,18 @@ static void test_bad_inputs(void **s)
     assert_int_equal(faith_model_forward(m, &bm, 0, lgs, &err), FAITH_ERR_RANGE);
     assert_non_null(strstr(err.msg, "at row 250 position 2"));
     free(many);
+    /* finite weights whose products overflow float: an error, not NaN logits */
+    size_t np, nv = faith_model_param_count(m);
+    float *P = faith_model_params(m, &np);
+    for (size_t v = nv - 2; v < nv; v++) {
+        const faith_param_view *pv = faith_model_param_at(m, v);
+        size_t numel = (size_t)pv->shape[0] * (pv->ndim == 2 ? (size_t)pv->shape[1] : 1);
+        for (size_t k = 0; k < numel; k++) P[pv->offset + k] = 3e38f;
+    }
+    faith_model_params_changed(m);
+    ids[2] = 5;
+    assert_int_equal(faith_model_forward(m, &b, 0, lg, &err), FAITH_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "non-finite logit"));
     faith_model_free(m);
 }
 

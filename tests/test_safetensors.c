@@ -277,6 +277,54 @@ static void test_bad_config(void **s)
     faith_model_free(m);
 }
 
+/* A file of header text h and n_data zero bytes; faith_st_open's verdict must contain want (NULL:
+ * accepted). */
+static void header_case(const char *h, size_t n_data, const char *want)
+{
+    char path[] = "/tmp/faith_st_hdrXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *fp = fdopen(fd, "wb");
+    uint64_t hl = strlen(h);
+    for (int i = 0; i < 8; i++) fputc((int)(hl >> (8 * i)) & 0xff, fp);
+    fwrite(h, 1, hl, fp);
+    for (size_t i = 0; i < n_data; i++) fputc(0, fp);
+    fclose(fp);
+    faith_st_file *f = NULL;
+    faith_err err = {0};
+    int rc = faith_st_open(path, &f, &err);
+    remove(path);
+    if (!want) {
+        if (rc != 0) fail_msg("refused %s: %s", h, err.msg);
+        faith_st_close(f);
+        return;
+    }
+    if (rc == 0 || !strstr(err.msg, want) || !strstr(err.msg, path))
+        fail_msg("header %s: rc %d, message '%s', expected '%s'", h, rc, err.msg, want);
+    assert_null(f);
+}
+
+/* Header entries that are well-formed JSON but not a valid layout. */
+static void test_header_layout(void **s)
+{
+    (void)s;
+    /* a tensor overlapping a longer one across an empty tensor between them */
+    header_case("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                "\"c\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}", 24,
+                "tensor 'c' bytes [8, 24) overlap tensor 'a' bytes [0, 16)");
+    /* the same without the overlap: empty tensors anywhere, a gap, are fine */
+    header_case("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                "\"c\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[20,36]}}", 36, NULL);
+    /* shape entries each allowed, their product not (checked without overflowing) */
+    header_case("{\"a\":{\"dtype\":\"F32\",\"shape\":[1000000000000,1000000000000],\"data_offsets\":[0,4]}}", 4,
+                "shape too large");
+    header_case("{\"a\":{\"dtype\":\"F32\",\"shape\":[0,1000000000000],\"data_offsets\":[0,0]}}", 4, NULL);
+    /* offsets are integers */
+    header_case("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0.5,4.5]}}", 8, "data_offsets");
+}
+
 /* config.json sizes that fit an int but not memory, against a small file: refused by the file's
  * shapes (or the size bound) before anything of config.json's size is allocated or laid out; a
  * crash (allocation abort) or hang (10^8 layers laid out) fails the test. */
@@ -316,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_huge_config_sizes),
+        cmocka_unit_test(test_header_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -443,6 +443,75 @@ static void test_config_save_and_errors(void **state)
     assert_non_null(strstr(err.msg, "UNK"));
 }
 
+/* Tokenizer files that load but would mislead, and inputs a model cannot take. */
+static void test_file_edge_cases(void **state)
+{
+    (void)state;
+    char dir[256], path[400];
+    faith_err err = {0};
+    faith_tokenizer *t = NULL;
+    faith_encoding e;
+    assert_int_equal(faith_test_tmpdir(dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    /* a token repeated in vocab.txt takes its last line's id (as Hugging Face's tokenizers do),
+     * also after the table has grown and been rehashed */
+    size_t cap = 64 * 3000, o = 0;
+    char *big = malloc(cap);
+    o += (size_t)snprintf(big + o, cap - o, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\ndup\n");
+    for (int i = 6; i < 2500; i++) o += (size_t)snprintf(big + o, cap - o, "w%d\n", i);
+    o += (size_t)snprintf(big + o, cap - o, "dup\n");
+    for (int i = 2501; i < 3000; i++) o += (size_t)snprintf(big + o, cap - o, "w%d\n", i);
+    write_file(dir, "vocab.txt", big);
+    free(big);
+    assert_int_equal(faith_tokenizer_load_wordpiece(path, 1, &t, &err), 0);
+    assert_int_equal(faith_tokenizer_token_to_id(t, "dup"), 2500);
+    assert_int_equal(faith_tokenizer_token_to_id(t, "w2999"), 2999);
+    faith_tokenizer_free(t);
+
+    /* vocab.json must map tokens to integer ids */
+    char vj[400], mt[400];
+    snprintf(vj, sizeof vj, "%s/vocab.json", dir);
+    snprintf(mt, sizeof mt, "%s/merges.txt", dir);
+    write_file(dir, "merges.txt", "#version: 0.2\n");
+    write_file(dir, "vocab.json", "[1]");
+    assert_int_equal(faith_tokenizer_load_bpe(vj, mt, &t, &err), FAITH_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "expected a JSON object"));
+    write_file(dir, "vocab.json", "{\"a\": 0, \"b\": 1.5}");
+    assert_int_equal(faith_tokenizer_load_bpe(vj, mt, &t, &err), FAITH_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "'b'"));
+
+    /* without <s> and </s> (GPT-2's own files) there is no framing: a pair is refused rather than
+     * run together, and an empty text has no token a model could take */
+    write_file(dir, "vocab.json", "{\"a\": 0, \"b\": 1}");
+    assert_int_equal(faith_tokenizer_load_bpe(vj, mt, &t, &err), 0);
+    assert_int_equal(faith_tokenizer_encode(t, "a", "b", 0, &e, &err), FAITH_ERR_ARG);
+    assert_non_null(strstr(err.msg, "pair: the tokenizer has no separator"));
+    encode_ok(t, "", NULL, 0, &e); /* as Hugging Face: no tokens */
+    assert_int_equal(e.n, 0);
+    assert_int_equal(faith_encoding_require_tokens(&e, &err), FAITH_ERR_ARG);
+    assert_non_null(strstr(err.msg, "text: no tokens"));
+    faith_encoding_free(&e);
+    encode_ok(t, "ab", NULL, 0, &e);
+    assert_int_equal(faith_encoding_require_tokens(&e, &err), 0);
+    faith_encoding_free(&e);
+    faith_tokenizer_free(t);
+
+    /* tokenizer.json added tokens need integer ids within bounds (2^31 once wrapped to negative) */
+    char d2[256];
+    assert_int_equal(faith_test_tmpdir(d2, sizeof d2), 0);
+    static const char *const ids[] = {"2147483648", "1.5", "-1"};
+    for (int k = 0; k < 3; k++) {
+        char tj[1024];
+        snprintf(tj, sizeof tj,
+                 "{\"added_tokens\": [{\"id\": %s, \"content\": \"<new>\"}], \"normalizer\": null, "
+                 "\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": "
+                 "{\"[UNK]\": 0, \"[CLS]\": 1, \"[SEP]\": 2}}}", ids[k]);
+        write_file(d2, "tokenizer.json", tj);
+        assert_int_equal(faith_tokenizer_load(d2, &t, &err), FAITH_ERR_FORMAT);
+        if (!strstr(err.msg, "added_tokens")) fail_msg("id %s: %s", ids[k], err.msg);
+    }
+}
+
 /* ---------- tiny byte-level BPE, no shared data ---------- */
 
 static void test_bpe_tiny(void **state)
@@ -769,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_wordpiece_tiny),
         cmocka_unit_test(test_wordpiece_pairs_and_truncation),
         cmocka_unit_test(test_config_save_and_errors),
+        cmocka_unit_test(test_file_edge_cases),
         cmocka_unit_test(test_bpe_tiny),
         cmocka_unit_test(test_bert_vocab_txt_reference),
         cmocka_unit_test(test_bert_tokenizer_json_matches_vocab_txt),
