@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "hfconfig.h"
 #include "json.h"
 #include "sha256.h"
 #include "train.h"
@@ -106,34 +107,14 @@ static int expand_env(const char *in, char **out, faith_err *err)
     return FAITH_OK;
 }
 
-static int read_file(const char *path, char **out, faith_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return faith_err_set(err, FAITH_ERR_IO, "%s: cannot open", path);
-    size_t cap = 4096, n = 0, k;
-    char *buf = faith_xmalloc(cap);
-    while ((k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (n + 1 == cap) buf = faith_xrealloc(buf, cap *= 2);
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return faith_err_set(err, FAITH_ERR_IO, "%s: read error", path);
-    }
-    buf[n] = '\0';
-    *out = buf;
-    return FAITH_OK;
-}
-
 /* Options from the --config JSON object fill whatever the command line left unset. */
 static int apply_config(const char *path, faith_opt *opts, strpool *pool, faith_err *err)
 {
     char *text = NULL;
-    FAITH_TRY(read_file(path, &text, err));
+    size_t len = 0;
+    FAITH_TRY(faith_read_file(path, &text, &len, err));
     cJSON *root;
-    int prc = faith_json_parse(text, strlen(text), path, &root, err);
+    int prc = faith_json_parse(text, len, path, &root, err);
     free(text);
     if (prc < 0) return prc;
     if (!cJSON_IsObject(root)) {
