@@ -15,6 +15,7 @@
 #include "json.h"
 #include "probe.h"
 #include "sha256.h"
+#include "unicode.h"
 #include "zio.h"
 
 typedef struct ctx {
@@ -189,8 +190,11 @@ static int parse_probe(ctx *c, faith_run_config *r, const cJSON *pr)
             char q[64];
             snprintf(q, sizeof q, "probe.words[%d]", i);
             /* texts are matched word by word, lower-cased and stripped of edge punctuation */
-            FAITH_TRY(want(c, s, q, cJSON_IsString(s) && s->valuestring[0] && !strpbrk(s->valuestring, " \t\n\r\v\f"),
-                           "a non-empty string without spaces (one word)"));
+            /* one word: non-empty, no separator anywhere (ASCII or Unicode spaces, as faith_count_words) */
+            int one = cJSON_IsString(s) && s->valuestring[0];
+            for (size_t k = 0, n_s = one ? strlen(s->valuestring) : 0; one && k < n_s; k++)
+                one = faith_uc_word_space_at(s->valuestring + k, n_s - k) == 0;
+            FAITH_TRY(want(c, s, q, one, "one word (a non-empty string without spaces)"));
             p->words[i] = faith_xstrdup(s->valuestring);
             for (char *ch = p->words[i]; *ch; ch++) *ch = (char)tolower((unsigned char)*ch);
             p->n_words = i + 1;

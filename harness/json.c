@@ -1,5 +1,5 @@
-/* json.c: strict JSON parsing on top of cJSON: one value, no NUL, no \u0000, no duplicated key,
- * and error messages with line, column and a one-line excerpt. */
+/* json.c: strict JSON parsing on top of cJSON: one value of RFC 8259 JSON, no NUL or \u0000, no
+ * duplicated key, and error messages with line, column and a one-line excerpt. */
 #include "json.h"
 
 #include <stdint.h>
@@ -44,15 +44,64 @@ static int fail_at(const char *text, size_t len, size_t off, const char *where, 
     return faith_err_set(err, FAITH_ERR_FORMAT, "%s: %s at %s, near '%s'", where, what, loc, near);
 }
 
-/* Offset of the first \u0000 escape inside a string of (already parsed, so well-formed) text, or -1. */
-static long nul_escape(const char *text, size_t len)
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* What cJSON accepts but JSON (RFC 8259) and Python's json do not, found by one pass over the tokens
+ * of text that cJSON has already parsed: raw control characters in strings, escapes other than the
+ * eight named ones and \u with four hex digits (cJSON reads "\uZZZZ" as U+0000), \u0000 itself
+ * (it cuts the string), whitespace beyond space, tab, LF and CR, and numbers such as 01 or 1.
+ * Returns the offset of the first, with *what saying which, or -1. */
+static long lenient_at(const char *t, size_t len, const char **what)
 {
-    int in_string = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] == '"') in_string = !in_string;
-        else if (in_string && text[i] == '\\') {
-            if (i + 5 < len && text[i + 1] == 'u' && memcmp(text + i + 2, "0000", 4) == 0) return (long)i;
-            i++; /* the escaped character, which may be a quote */
+    size_t i = 0;
+    while (i < len) {
+        char c = t[i];
+        if (is_ws(c) || c == '{' || c == '}' || c == '[' || c == ']' || c == ':' || c == ',') {
+            i++;
+        } else if (c == '"') {
+            for (i++; i < len && t[i] != '"'; i++) {
+                if ((unsigned char)t[i] < 0x20) return *what = "control character in a string (escape it)", (long)i;
+                if (t[i] != '\\') continue;
+                char e = i + 1 < len ? t[i + 1] : '\0';
+                if (e == 'u') {
+                    for (int k = 2; k < 6; k++)
+                        if (i + (size_t)k >= len || !is_hex(t[i + (size_t)k]))
+                            return *what = "\\u escape without four hex digits", (long)i;
+                    if (memcmp(t + i + 2, "0000", 4) == 0)
+                        return *what = "\\u0000 in a string (expected text without NUL)", (long)i;
+                    i += 5;
+                } else if (e && strchr("\"\\/bfnrt", e)) {
+                    i++;
+                } else {
+                    return *what = "unknown escape in a string", (long)i;
+                }
+            }
+            i++; /* the closing quote */
+        } else if (c == '-' || is_digit(c)) {
+            size_t a = i;
+            if (t[i] == '-') i++;
+            if (i < len && t[i] == '0') i++;
+            else if (i < len && is_digit(t[i])) while (i < len && is_digit(t[i])) i++;
+            else return *what = "malformed number", (long)a;
+            if (i < len && t[i] == '.') {
+                if (++i >= len || !is_digit(t[i])) return *what = "malformed number", (long)a;
+                while (i < len && is_digit(t[i])) i++;
+            }
+            if (i < len && (t[i] == 'e' || t[i] == 'E')) {
+                i++;
+                if (i < len && (t[i] == '+' || t[i] == '-')) i++;
+                if (i >= len || !is_digit(t[i])) return *what = "malformed number", (long)a;
+                while (i < len && is_digit(t[i])) i++;
+            }
+            if (i < len && (is_digit(t[i]) || t[i] == '.')) return *what = "malformed number (leading zero?)", (long)a;
+        } else if (len - i >= 4 && (memcmp(t + i, "true", 4) == 0 || memcmp(t + i, "null", 4) == 0)) {
+            i += 4;
+        } else if (len - i >= 5 && memcmp(t + i, "false", 5) == 0) {
+            i += 5;
+        } else {
+            return *what = "character not allowed in JSON here", (long)i;
         }
     }
     return -1;
@@ -108,18 +157,19 @@ int faith_json_parse(const char *text, size_t len, const char *where, cJSON **ou
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     size_t off = end && end >= text ? (size_t)(end - text) : 0;
     if (!j) {
-        while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r')) off++;
+        while (off < len && is_ws(text[off])) off++;
         return fail_at(text, len, off, where, "invalid JSON", err);
     }
-    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r')) off++;
+    while (off < len && is_ws(text[off])) off++;
     if (off < len) {
         cJSON_Delete(j);
         return fail_at(text, len, off, where, "text after the JSON value", err);
     }
-    long z = nul_escape(text, len);
-    if (z >= 0) {
+    const char *what = NULL;
+    long bad = lenient_at(text, len, &what);
+    if (bad >= 0) {
         cJSON_Delete(j);
-        return fail_at(text, len, (size_t)z, where, "\\u0000 in a string (expected text without NUL)", err);
+        return fail_at(text, len, (size_t)bad, where, what, err);
     }
     char path[256] = "";
     const cJSON *dup = duplicate_key(j, path, sizeof path);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "unicode.h"
 
 const char *const FAITH_PROBE_PROPERTY_NAMES[4] = {"label", "length_bin", "negation", "wordlist"};
 
@@ -114,14 +115,17 @@ int faith_probe_features(faith_model *m, int64_t token_budget, int32_t n, const 
 
 /* ---- labels from text ---- */
 
-/* Next word of s at *p into buf (lowercased, outer punctuation stripped); 0 at the end. */
+/* Next word of s at *p into buf (ASCII lowercased, outer punctuation stripped); 0 at the end. */
 static int next_word(const char **p, char *buf, size_t cap)
 {
+    /* the word of the rationales and the tokenizer's word index: Unicode spaces separate too */
     const char *s = *p;
-    while (*s && isspace((unsigned char)*s)) s++;
-    if (!*s) return 0;
+    size_t left = strlen(s);
+    int sp;
+    while (left && (sp = faith_uc_word_space_at(s, left)) > 0) s += sp, left -= (size_t)sp;
+    if (!left) return 0;
     const char *e = s;
-    while (*e && !isspace((unsigned char)*e)) e++;
+    while (*e && faith_uc_word_space_at(e, left - (size_t)(e - s)) == 0) e++;
     *p = e;
     const char *a = s, *b = e;
     while (a < b && ispunct((unsigned char)*a) && *a != '\'') a++;

@@ -140,6 +140,10 @@ static void test_config_errors_name_the_key(void **state)
                  "probe.lambdas[1]", "finite");
     expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"train\":{\"path\":\"t\"},\"holdout\":0}",
                  "probe.holdout", "(0, 1)");
+    expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"property\":\"wordlist\",\"words\":[\"ok\",\"a\u00a0b\"],"
+                 "\"train\":{\"path\":\"t\"}}", "probe.words[1]", "one word");
+    expect_error("\"limit\":5}", "\"limit\":5},\"probe\":{\"property\":\"wordlist\",\"words\":[\"\u3000\"],"
+                 "\"train\":{\"path\":\"t\"}}", "probe.words[0]", "one word");
 }
 
 static void test_config_canonical_hash(void **state)

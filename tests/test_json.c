@@ -70,6 +70,18 @@ static void test_nul(void **state)
 static void test_syntax_and_position(void **state)
 {
     (void)state;
+    /* what cJSON tolerates and JSON does not */
+    refused("{\"t\":\"good\\u00zz movie\"}", 0, "\\u escape without four hex digits", "column 11");
+    refused("{\"t\":\"a\\qb\"}", 0, "invalid JSON", NULL); /* cJSON refuses this one itself */
+    refused("{\"t\":\"good\tmovie\"}", 0, "control character in a string", NULL);
+    refused("{\"l\":\v1}", 0, "character not allowed", NULL);
+    refused("{\"l\":01}", 0, "malformed number (leading zero?)", NULL);
+    refused("{\"l\":1.}", 0, "malformed number", NULL);
+    refused("[-]", 0, "invalid JSON", NULL);
+    cJSON *ok = accepted("{\"a\":\"caf\\u00e9 \\/ \\\" \\\\ \\b\\f\\n\\r\\t\",\"n\":[0,-0.5E+3,1e5,10,-0]}");
+    assert_string_equal(cJSON_GetObjectItem(ok, "a")->valuestring, "caf\xc3\xa9 / \" \\ \b\f\n\r\t");
+    assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(ok, "n"), 1)->valuedouble == -500.0);
+    cJSON_Delete(ok);
     refused("{\"a\": 1}  x", 0, "text after the JSON value", "column 11, near 'x'");
     refused("{\n  \"a\": 1,\n  \"b\": tru\n}\n", 0, "invalid JSON", "line 3, column 8, near 'tru'");
     refused("{\"a\": [1, 2", 0, "invalid JSON", "column");

@@ -39,6 +39,11 @@ static void test_text_labels(void **state)
                                           FAITH_PROBE_N_NEGATIONS), 0);
     const char *list[] = {"great"};
     assert_int_equal(faith_probe_has_word("Great!", NULL, list, 1), 1);
+    /* words end at Unicode spaces as they do for rationales and the tokenizer */
+    assert_int_equal(faith_probe_has_word("movie was\xc2\xa0great", NULL, list, 1), 1);
+    assert_int_equal(faith_probe_has_word("a\xe3\x80\x80" "not\xe3\x80\x80" "bad", NULL, FAITH_PROBE_NEGATIONS,
+                                          FAITH_PROBE_N_NEGATIONS), 1);
+    assert_int_equal(faith_probe_has_word("\xc2\xa0 \xc2\xa0", NULL, list, 1), 0);
 
     /* control labels depend only on the first word's type */
     int32_t a = faith_probe_control_label("Movie was fine", 5, 3);
