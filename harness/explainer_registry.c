@@ -267,6 +267,13 @@ int faith_explainer_explain(const faith_explainer *e, const faith_env *env, cons
     if (e->zero_special && it->special)
         for (int32_t t = 0; t < it->n; t++)
             if (it->special[t]) scores[t] = 0.0f;
+    /* A NaN score (gradients that overflow float in a model whose logits did not) would be ranked
+     * and averaged as if it were a number: an error instead, as for non-finite logits. */
+    for (int32_t t = 0; t < it->n; t++)
+        if (!isfinite(scores[t]))
+            return faith_err_set(err, FAITH_ERR_RANGE, "explainers.%s: token %d's score is not finite (%g): the "
+                                 "model's values overflow float (a diverged or corrupt model?)",
+                                 e->ops->name, (int)t, (double)scores[t]);
     if (extra) *extra = ex;
     return FAITH_OK;
 }
