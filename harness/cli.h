@@ -16,6 +16,7 @@ typedef struct faith_opt {
     int count;
     const char *value;     /* last value given */
     const char **values;   /* every value, when repeat (freed by faith_opts_free) */
+    const char *origin;    /* the file the value came from (a --config), or NULL: the command line */
 } faith_opt;
 
 /* Parse argv[1..] (argv[0] is the command name) against opts. Positional arguments are not allowed
@@ -30,7 +31,8 @@ void faith_opts_usage(const char *cmd, const char *usage, const faith_opt *opts,
 faith_opt *faith_opt_find(faith_opt *opts, int n_opts, const char *name);
 /* Value of an option, or def when not given. */
 const char *faith_opt_str(faith_opt *opts, int n_opts, const char *name, const char *def);
-/* Integer option with range check; FAITH_ERR_ARG naming the option when malformed. */
+/* Integer option with range check; FAITH_ERR_ARG naming the option (or the config file and key
+ * it came from) when malformed. */
 int faith_opt_int(faith_opt *opts, int n_opts, const char *name, int64_t def, int64_t lo, int64_t hi,
                   int64_t *out, faith_err *err);
 int faith_opt_double(faith_opt *opts, int n_opts, const char *name, double def, double *out,

@@ -367,16 +367,16 @@ static int run(faith_opt *o, int no, faith_err *err)
 int faith_cmd_bench(int argc, char **argv)
 {
     faith_opt o[] = {
-        {"model", "DIR", "model directory", 0, 0, NULL, NULL},
-        {"seq", "T", "sequence length (default 128)", 0, 0, NULL, NULL},
-        {"batch", "B", "sequences per batch (default 32)", 0, 0, NULL, NULL},
-        {"threads", "N", "threads (default: OMP_NUM_THREADS, else every core)", 0, 0, NULL, NULL},
-        {"products", "P", "per_sequence (default, as explainers run) or batched (one product per group of sequences)", 0, 0, NULL, NULL},
-        {"iters", "N", "calls per timed round (default: enough for about 0.2 s)", 0, 0, NULL, NULL},
-        {"rounds", "R", "timed rounds; the fastest is reported (default 5)", 0, 0, NULL, NULL},
-        {"json", NULL, "print one JSON object", 0, 0, NULL, NULL},
-        {"torch", NULL, "also time the same classifier in PyTorch via python3, one thread in every pool", 0, 0, NULL, NULL},
-        {"every-token", NULL, "run the last layer for every token, as Hugging Face does (default: the first token only)", 0, 0, NULL, NULL},
+        {"model", "DIR", "model directory", 0, 0, NULL, NULL, NULL},
+        {"seq", "T", "sequence length (default 128)", 0, 0, NULL, NULL, NULL},
+        {"batch", "B", "sequences per batch (default 32)", 0, 0, NULL, NULL, NULL},
+        {"threads", "N", "threads (default: OMP_NUM_THREADS, else every core)", 0, 0, NULL, NULL, NULL},
+        {"products", "P", "per_sequence (default, as explainers run) or batched (one product per group of sequences)", 0, 0, NULL, NULL, NULL},
+        {"iters", "N", "calls per timed round (default: enough for about 0.2 s)", 0, 0, NULL, NULL, NULL},
+        {"rounds", "R", "timed rounds; the fastest is reported (default 5)", 0, 0, NULL, NULL, NULL},
+        {"json", NULL, "print one JSON object", 0, 0, NULL, NULL, NULL},
+        {"torch", NULL, "also time the same classifier in PyTorch via python3, one thread in every pool", 0, 0, NULL, NULL, NULL},
+        {"every-token", NULL, "run the last layer for every token, as Hugging Face does (default: the first token only)", 0, 0, NULL, NULL, NULL},
     };
     int no = (int)(sizeof o / sizeof o[0]);
     faith_err err = {0};

@@ -348,7 +348,7 @@ static const char *explainer_help(void)
 
 int faith_cmd_explain(int argc, char **argv)
 {
-#define OPT(name, arg, help, repeat) {name, arg, help, repeat, 0, NULL, NULL}
+#define OPT(name, arg, help, repeat) {name, arg, help, repeat, 0, NULL, NULL, NULL}
     faith_opt o[N_OPTS] = {
         [O_MODEL] = OPT("model", "DIR", "model directory (config.json, model.safetensors, tokenizer)", 0),
         [O_EXPLAINER] = OPT("explainer", "NAME", explainer_help(), 0),

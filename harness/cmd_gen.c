@@ -13,13 +13,13 @@
 int faith_cmd_gen(int argc, char **argv)
 {
     faith_opt opts[] = {
-        {"task", "NAME", "task to generate: sentiment (default)", 0, 0, NULL, NULL},
-        {"n", "N", "examples over all splits (default 1000; dev = test = n/10)", 0, 0, NULL, NULL},
-        {"seed", "S", "random seed (default 0)", 0, 0, NULL, NULL},
-        {"out", "DIR", "output directory (created if missing)", 0, 0, NULL, NULL},
-        {"min-len", "A", "shortest example in words (default 6)", 0, 0, NULL, NULL},
-        {"max-len", "B", "longest example in words (default 24)", 0, 0, NULL, NULL},
-        {"force", NULL, "overwrite a dataset already in DIR", 0, 0, NULL, NULL},
+        {"task", "NAME", "task to generate: sentiment (default)", 0, 0, NULL, NULL, NULL},
+        {"n", "N", "examples over all splits (default 1000; dev = test = n/10)", 0, 0, NULL, NULL, NULL},
+        {"seed", "S", "random seed (default 0)", 0, 0, NULL, NULL, NULL},
+        {"out", "DIR", "output directory (created if missing)", 0, 0, NULL, NULL, NULL},
+        {"min-len", "A", "shortest example in words (default 6)", 0, 0, NULL, NULL, NULL},
+        {"max-len", "B", "longest example in words (default 24)", 0, 0, NULL, NULL, NULL},
+        {"force", NULL, "overwrite a dataset already in DIR", 0, 0, NULL, NULL, NULL},
     };
     const int n_opts = (int)(sizeof opts / sizeof opts[0]);
     const char *pos[1];

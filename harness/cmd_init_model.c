@@ -210,19 +210,19 @@ static int run(faith_opt *o, int no, faith_err *err)
 int faith_cmd_init_model(int argc, char **argv)
 {
     faith_opt o[] = {
-        {"arch", "NAME", "bert, distilbert or roberta (required)", 0, 0, NULL, NULL},
-        {"layers", "N", "encoder layers (default 2)", 0, 0, NULL, NULL},
-        {"hidden", "C", "hidden size (default 64)", 0, 0, NULL, NULL},
-        {"heads", "H", "attention heads (default 2)", 0, 0, NULL, NULL},
-        {"ffn", "F", "feed-forward size (default 4 * hidden)", 0, 0, NULL, NULL},
-        {"labels", "K", "number of classes (default 2)", 0, 0, NULL, NULL},
-        {"label-names", "A,B", "class names for id2label", 0, 0, NULL, NULL},
-        {"vocab", "FILE", "vocab.txt, vocab.json (with --merges) or tokenizer.json (required)", 0, 0, NULL, NULL},
-        {"merges", "FILE", "merges.txt for a vocab.json", 0, 0, NULL, NULL},
-        {"max-pos", "N", "longest input in tokens (default 512; RoBERTa stores N + 2)", 0, 0, NULL, NULL},
-        {"seed", "S", "initialisation seed (default 0)", 0, 0, NULL, NULL},
-        {"out", "DIR", "output model directory (required)", 0, 0, NULL, NULL},
-        {"force", NULL, "overwrite a model already in DIR", 0, 0, NULL, NULL},
+        {"arch", "NAME", "bert, distilbert or roberta (required)", 0, 0, NULL, NULL, NULL},
+        {"layers", "N", "encoder layers (default 2)", 0, 0, NULL, NULL, NULL},
+        {"hidden", "C", "hidden size (default 64)", 0, 0, NULL, NULL, NULL},
+        {"heads", "H", "attention heads (default 2)", 0, 0, NULL, NULL, NULL},
+        {"ffn", "F", "feed-forward size (default 4 * hidden)", 0, 0, NULL, NULL, NULL},
+        {"labels", "K", "number of classes (default 2)", 0, 0, NULL, NULL, NULL},
+        {"label-names", "A,B", "class names for id2label", 0, 0, NULL, NULL, NULL},
+        {"vocab", "FILE", "vocab.txt, vocab.json (with --merges) or tokenizer.json (required)", 0, 0, NULL, NULL, NULL},
+        {"merges", "FILE", "merges.txt for a vocab.json", 0, 0, NULL, NULL, NULL},
+        {"max-pos", "N", "longest input in tokens (default 512; RoBERTa stores N + 2)", 0, 0, NULL, NULL, NULL},
+        {"seed", "S", "initialisation seed (default 0)", 0, 0, NULL, NULL, NULL},
+        {"out", "DIR", "output model directory (required)", 0, 0, NULL, NULL, NULL},
+        {"force", NULL, "overwrite a model already in DIR", 0, 0, NULL, NULL, NULL},
     };
     int no = (int)(sizeof o / sizeof o[0]);
     faith_err err = {0};

@@ -162,6 +162,12 @@ static int run(faith_opt *o, int no, faith_err *err)
     p.max_len = (int32_t)ml;
     p.json = faith_opt_flag(o, no, "json");
     FAITH_TRY(faith_model_load(dir, &p.m, err));
+    int32_t limit = faith_model_cfg_max_tokens(faith_model_cfg(p.m));
+    if (p.max_len > limit) {
+        faith_model_free(p.m);
+        return faith_err_set(err, FAITH_ERR_ARG, "--max-length %d is more than the model's limit of %d tokens "
+                             "(max_position_embeddings)", (int)p.max_len, (int)limit);
+    }
     /* --ids works without a tokenizer (tokens print as ids), but not with a broken one */
     int rc = FAITH_OK;
     if (!ids_s || faith_tokenizer_exists(dir)) rc = faith_tokenizer_load(dir, &p.tok, err);
@@ -193,13 +199,13 @@ static int run(faith_opt *o, int no, faith_err *err)
 int faith_cmd_predict(int argc, char **argv)
 {
     faith_opt o[] = {
-        {"model", "DIR", "model directory (config.json, model.safetensors, tokenizer files)", 0, 0, NULL, NULL},
-        {"text", "T", "input text", 0, 0, NULL, NULL},
-        {"pair", "T2", "second segment (sentence pairs)", 0, 0, NULL, NULL},
-        {"ids", "I,J,...", "token ids, special tokens included (bypasses the tokenizer)", 0, 0, NULL, NULL},
-        {"data", "FILE", "one text per line; a tab separates a pair", 0, 0, NULL, NULL},
-        {"max-length", "N", "truncate to N tokens, special tokens included", 0, 0, NULL, NULL},
-        {"json", NULL, "one JSON object per input", 0, 0, NULL, NULL},
+        {"model", "DIR", "model directory (config.json, model.safetensors, tokenizer files)", 0, 0, NULL, NULL, NULL},
+        {"text", "T", "input text", 0, 0, NULL, NULL, NULL},
+        {"pair", "T2", "second segment (sentence pairs)", 0, 0, NULL, NULL, NULL},
+        {"ids", "I,J,...", "token ids, special tokens included (bypasses the tokenizer)", 0, 0, NULL, NULL, NULL},
+        {"data", "FILE", "one text per line; a tab separates a pair", 0, 0, NULL, NULL, NULL},
+        {"max-length", "N", "truncate to N tokens, special tokens included", 0, 0, NULL, NULL, NULL},
+        {"json", NULL, "one JSON object per input", 0, 0, NULL, NULL, NULL},
     };
     int no = (int)(sizeof o / sizeof o[0]);
     faith_err err = {0};

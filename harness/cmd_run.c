@@ -10,12 +10,12 @@
 int faith_cmd_run(int argc, char **argv)
 {
     faith_opt opts[] = {
-        {"dry-run", NULL, "validate everything, print the plan and a cost estimate, run nothing", 0, 0, NULL, NULL},
-        {"resume", NULL, "continue an interrupted run from its .partial chunks", 0, 0, NULL, NULL},
-        {"output", "DIR", "output directory (default: the config's output, else results/<name>)", 0, 0, NULL, NULL},
-        {"limit", "N", "keep the first N examples of the dataset", 0, 0, NULL, NULL},
-        {"threads", "N", "threads per rank (default: the node's cores / its ranks); no byte of the tables changes", 0, 0, NULL, NULL},
-        {"quiet", NULL, "no progress line, plan or leaderboard", 0, 0, NULL, NULL},
+        {"dry-run", NULL, "validate everything, print the plan and a cost estimate, run nothing", 0, 0, NULL, NULL, NULL},
+        {"resume", NULL, "continue an interrupted run from its .partial chunks", 0, 0, NULL, NULL, NULL},
+        {"output", "DIR", "output directory (default: the config's output, else results/<name>)", 0, 0, NULL, NULL, NULL},
+        {"limit", "N", "keep the first N examples of the dataset", 0, 0, NULL, NULL, NULL},
+        {"threads", "N", "threads per rank (default: the node's cores / its ranks); no byte of the tables changes", 0, 0, NULL, NULL, NULL},
+        {"quiet", NULL, "no progress line, plan or leaderboard", 0, 0, NULL, NULL, NULL},
     };
     const int n_opts = (int)(sizeof opts / sizeof opts[0]);
     const char *pos[1];

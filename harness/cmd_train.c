@@ -19,29 +19,29 @@
 #define USAGE "--model DIR --train DATA --dev DATA --out DIR [options]  (or --config FILE)"
 
 static faith_opt OPTS_TEMPLATE[] = {
-    {"config", "FILE", "JSON object with any of these options as keys (command line wins)", 0, 0, NULL, NULL},
-    {"model", "DIR", "model directory to start from (config.json, model.safetensors, tokenizer)", 0, 0, NULL, NULL},
-    {"train", "DATA", "training data (file, or ERASER directory)", 0, 0, NULL, NULL},
-    {"train-format", "F", "glue_tsv | jsonl | sentence | eraser | auto (default auto)", 0, 0, NULL, NULL},
-    {"dev", "DATA", "dev data, evaluated several times per epoch", 0, 0, NULL, NULL},
-    {"dev-format", "F", "format of the dev data (default auto)", 0, 0, NULL, NULL},
-    {"out", "DIR", "where the best checkpoint and train_log.json go", 0, 0, NULL, NULL},
-    {"epochs", "N", "epochs, may be fractional (default 3)", 0, 0, NULL, NULL},
-    {"lr", "X", "peak learning rate (default 5e-5)", 0, 0, NULL, NULL},
-    {"warmup", "FRAC", "fraction of updates for linear warm-up (default 0.06)", 0, 0, NULL, NULL},
-    {"batch", "N", "global batch size, summed over ranks (default 32)", 0, 0, NULL, NULL},
-    {"max-length", "N", "tokens per sequence, specials included (default 128)", 0, 0, NULL, NULL},
-    {"seed", "S", "seed of shuffling and dropout (default 42)", 0, 0, NULL, NULL},
-    {"weight-decay", "X", "decoupled weight decay, not on biases/LayerNorm (default 0.01)", 0, 0, NULL, NULL},
-    {"clip", "X", "global gradient-norm limit, 0 = none (default 1.0)", 0, 0, NULL, NULL},
-    {"dropout", "X", "hidden/attention/classifier dropout (default: the model's config)", 0, 0, NULL, NULL},
-    {"evals-per-epoch", "N", "dev evaluations per epoch (default 4)", 0, 0, NULL, NULL},
-    {"freeze-encoder", NULL, "train the classification head only", 0, 0, NULL, NULL},
-    {"dense-embeddings", NULL, "AdamW on every word-embedding row each step (default: rows in the batch)", 0, 0, NULL, NULL},
-    {"limit", "N", "use the first N training examples", 0, 0, NULL, NULL},
-    {"dev-limit", "N", "use the first N dev examples", 0, 0, NULL, NULL},
-    {"threads", "N", "threads per process (default: OMP_NUM_THREADS, else every core)", 0, 0, NULL, NULL},
-    {"quiet", NULL, "no progress lines", 0, 0, NULL, NULL},
+    {"config", "FILE", "JSON object with any of these options as keys (command line wins)", 0, 0, NULL, NULL, NULL},
+    {"model", "DIR", "model directory to start from (config.json, model.safetensors, tokenizer)", 0, 0, NULL, NULL, NULL},
+    {"train", "DATA", "training data (file, or ERASER directory)", 0, 0, NULL, NULL, NULL},
+    {"train-format", "F", "glue_tsv | jsonl | sentence | eraser | auto (default auto)", 0, 0, NULL, NULL, NULL},
+    {"dev", "DATA", "dev data, evaluated several times per epoch", 0, 0, NULL, NULL, NULL},
+    {"dev-format", "F", "format of the dev data (default auto)", 0, 0, NULL, NULL, NULL},
+    {"out", "DIR", "where the best checkpoint and train_log.json go", 0, 0, NULL, NULL, NULL},
+    {"epochs", "N", "epochs, may be fractional (default 3)", 0, 0, NULL, NULL, NULL},
+    {"lr", "X", "peak learning rate (default 5e-5)", 0, 0, NULL, NULL, NULL},
+    {"warmup", "FRAC", "fraction of updates for linear warm-up (default 0.06)", 0, 0, NULL, NULL, NULL},
+    {"batch", "N", "global batch size, summed over ranks (default 32)", 0, 0, NULL, NULL, NULL},
+    {"max-length", "N", "tokens per sequence, specials included (default 128)", 0, 0, NULL, NULL, NULL},
+    {"seed", "S", "seed of shuffling and dropout (default 42)", 0, 0, NULL, NULL, NULL},
+    {"weight-decay", "X", "decoupled weight decay, not on biases/LayerNorm (default 0.01)", 0, 0, NULL, NULL, NULL},
+    {"clip", "X", "global gradient-norm limit, 0 = none (default 1.0)", 0, 0, NULL, NULL, NULL},
+    {"dropout", "X", "hidden/attention/classifier dropout (default: the model's config)", 0, 0, NULL, NULL, NULL},
+    {"evals-per-epoch", "N", "dev evaluations per epoch (default 4)", 0, 0, NULL, NULL, NULL},
+    {"freeze-encoder", NULL, "train the classification head only", 0, 0, NULL, NULL, NULL},
+    {"dense-embeddings", NULL, "AdamW on every word-embedding row each step (default: rows in the batch)", 0, 0, NULL, NULL, NULL},
+    {"limit", "N", "use the first N training examples", 0, 0, NULL, NULL, NULL},
+    {"dev-limit", "N", "use the first N dev examples", 0, 0, NULL, NULL, NULL},
+    {"threads", "N", "threads per process (default: OMP_NUM_THREADS, else every core)", 0, 0, NULL, NULL, NULL},
+    {"quiet", NULL, "no progress lines", 0, 0, NULL, NULL, NULL},
 };
 #define N_OPTS ((int)(sizeof OPTS_TEMPLATE / sizeof OPTS_TEMPLATE[0]))
 
@@ -155,6 +155,7 @@ static int apply_config(const char *path, faith_opt *opts, strpool *pool, faith_
         if (val) {
             o->value = pool_add(pool, val);
             o->count = 1;
+            o->origin = path;
         }
     }
     cJSON_Delete(root);

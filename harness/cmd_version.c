@@ -8,7 +8,7 @@
 
 int faith_cmd_version(int argc, char **argv)
 {
-    faith_opt opts[] = {{"json", NULL, "print as JSON", 0, 0, NULL, NULL}};
+    faith_opt opts[] = {{"json", NULL, "print as JSON", 0, 0, NULL, NULL, NULL}};
     faith_err err = {0};
     int rc = faith_opts_parse("version", "[--json]", opts, 1, argc, argv, NULL, NULL, &err);
     if (rc == 1) return 0;

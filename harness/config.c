@@ -324,6 +324,8 @@ static int parse_root(ctx *c, faith_run_config *r, const cJSON *root)
     v = FAITH_DEFAULT_MAX_LENGTH;
     FAITH_TRY(get_int(c, root, "", "max_length", 3, 1 << 20, &v));
     r->max_length = (int32_t)v;
+    const cJSON *ml = cJSON_GetObjectItemCaseSensitive(root, "max_length");
+    r->max_length_given = ml && !cJSON_IsNull(ml);
     FAITH_TRY(parse_components(c, cJSON_GetObjectItemCaseSensitive(root, "explainers"), "explainers",
                                &r->explainers, &r->n_explainers));
     FAITH_TRY(parse_components(c, cJSON_GetObjectItemCaseSensitive(root, "metrics"), "metrics",

@@ -52,6 +52,7 @@ typedef struct faith_run_config {
     char *model_dir;            /* resolved path */
     faith_data_cfg dataset;
     int32_t max_length;
+    int max_length_given;       /* 0: the default, which shrinks to a smaller model's positions */
     int32_t n_explainers, n_metrics;
     faith_component_cfg *explainers, *metrics;
     int64_t batch_tokens;       /* token budget per forward */

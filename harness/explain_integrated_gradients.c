@@ -87,6 +87,13 @@ static int ig_create(const cJSON *params, void **state, faith_err *err)
     FAITH_CHECK(faith_params_choice(OWNER, params, "baseline", BASELINES, 3, B_PAD, &s->baseline, err));
     FAITH_CHECK(faith_params_int(OWNER, params, "internal_batch", 0, 1, 1000000, &s->internal_batch,
                                  err));
+    /* the nodes come from Newton's method on P_m, O(m^2): 10^4 points take a fraction of a second,
+     * 10^5 a minute, far past where the rule stops gaining accuracy */
+    if (s->method == M_GL && s->steps > 10000) {
+        rc = faith_err_set(err, FAITH_ERR_ARG, OWNER ".params.steps: %lld Gauss-Legendre points, expected at most "
+                           "10000 (a riemann method takes up to 100000)", (long long)s->steps);
+        goto cleanup;
+    }
     if (s->method == M_TRAPEZOID && s->steps < 2) {
         rc = faith_err_set(err, FAITH_ERR_ARG, OWNER ".params.steps: riemann_trapezoid needs at least 2");
         goto cleanup;

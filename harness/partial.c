@@ -110,9 +110,17 @@ int faith_partial_read(const char *output, const char *config_hash, int64_t chun
 {
     char *path = chunk_path(output, chunk);
     *payload = NULL, *n = 0;
-    if (access(path, F_OK) != 0) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
         free(path);
         return FAITH_OK;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        /* a damaged chunk is rewritten by a rename, which cannot replace a directory: say so now
+         * rather than when the rewrite fails mid-run */
+        int rc = faith_err_set(err, FAITH_ERR_IO, "%s: not a regular file (remove it to resume)", path);
+        free(path);
+        return rc;
     }
     uint8_t *raw;
     size_t rn;

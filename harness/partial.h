@@ -19,7 +19,8 @@ int faith_partial_write(const char *output, const char *config_hash, int64_t chu
                         const void *payload, size_t n, faith_err *err);
 
 /* Read a chunk back. Returns 0 with *payload NULL when the file is absent; FAITH_ERR_FORMAT when
- * it is damaged (zstd checksum or decode failure, bad header) or carries another config hash. */
+ * it is damaged (zstd checksum or decode failure, bad header) or carries another config hash;
+ * FAITH_ERR_IO when the path is not a regular file (a directory), which no rewrite can replace. */
 int faith_partial_read(const char *output, const char *config_hash, int64_t chunk,
                        uint8_t **payload, size_t *n, faith_err *err);
 

@@ -190,6 +190,8 @@ static int setup_local(faith_run *r, faith_err *err)
         r->moff[c->n_metrics + 1] = r->width;
         r->n_cols_all = c->n_metrics + 1;
     }
+    if (!c->max_length_given && c->max_length > faith_model_cfg_max_tokens(mc))
+        c->max_length = faith_model_cfg_max_tokens(mc); /* before the resolved config is recorded */
     if (c->max_length > faith_model_cfg_max_tokens(mc))
         return faith_err_set(err, FAITH_ERR_ARG, "%s: max_length: %d exceeds the %d tokens the model's "
                              "max_position_embeddings (%d) allow", c->path, (int)c->max_length,
@@ -309,6 +311,10 @@ static int load_partials(faith_run *r, faith_err *err)
         size_t n;
         faith_err e2 = {0};
         int rc = faith_partial_read(r->cfg->output, r->hash, c, &p, &n, &e2);
+        if (rc == FAITH_ERR_IO) {
+            *err = e2;
+            return faith_err_prefix(err, "resume: ");
+        }
         if (rc == FAITH_OK && !p) continue;
         faith_record *recs = NULL;
         int32_t k = 0;
@@ -328,7 +334,6 @@ static int load_partials(faith_run *r, faith_err *err)
         r->payload[c] = p, r->payload_n[c] = n, r->done[c] = 1;
         r->stats.chunks_resumed++;
     }
-    (void)err;
     return FAITH_OK;
 }
 

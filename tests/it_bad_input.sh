@@ -207,6 +207,7 @@ bad empty_text_without_specials "text: no tokens" -- predict --model mb --text "
 bad explain_empty_text_without_specials "text: no tokens" -- explain --model mb --explainer saliency --text ""
 good bpe_without_specials predict --model mb --text good
 mkdir -p m_tokbroken && cp m/config.json m/model.safetensors m_tokbroken/ && : >m_tokbroken/vocab.txt
+bad predict_max_length_over_model "--max-length 100 && 32 tokens" -- predict --model m --text good --max-length 100
 bad ids_with_broken_tokenizer "m_tokbroken/vocab.txt" -- predict --model m_tokbroken --ids 2,5,3
 bad explain_ids_with_broken_tokenizer "m_tokbroken/vocab.txt" -- explain --model m_tokbroken --explainer saliency --ids 2,5,3
 mkdir -p empty_dir
@@ -501,6 +502,8 @@ bad train_config_malformed "tc_json.json" --absent o47 -- train --config tc_json
 bad train_config_missing "nosuch.json" --absent o48 -- train --config nosuch.json --out o48
 echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "epochs": 0.1, "epochs": 5}' >tc_dup.json
 bad train_config_duplicate_key "tc_dup.json && 'epochs' given twice" --absent o49 -- train --config tc_dup.json --out o49
+echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "seed": "abc"}' >tc_seed.json
+bad train_config_bad_value_names_file "tc_seed.json: seed" --absent o52 -- train --config tc_seed.json --out o52
 bad train_max_length_over_model "--max-length 1000 && max_position_embeddings" --absent o50 -- "${TT[@]}" --max-length 1000 --out o50
 # a diverging run stops with an error (a NaN loss or gradient), never a finite made-up loss
 bad train_diverges "diverged" -- "${TT[@]}" --epochs 1 --lr 1e10 --out o51
@@ -580,6 +583,10 @@ rc_case broken_model 's/"model": "m"/"model": "s_missing"/' "classifier.bias"
 rc_case --real target_out_of_range 's/{"name": "random"}/{"name": "grad_x_input", "params": {"target": 5}}/' "explainers[0] ('grad_x_input') && class 5"
 rc_case --real replace_out_of_vocab 's/{"name": "random"}/{"name": "occlusion", "params": {"replace": 999999}}/' "explainers[0] ('occlusion') && params.replace"
 rc_case --real attention_layer_over_model 's/{"name": "random"}/{"name": "attention", "params": {"layer": 50}}/' "explainers[0] ('attention') && params.layer"
+# the default max_length (128) shrinks to the model's 32 positions; a given 100 does not (above)
+sed '/"max_length": 32,/d' <<<"$RUN_JSON" >nomax.json
+works run_default_max_length_shrinks run nomax.json --dry-run --output out_nomax
+rc_case ig_gauss_legendre_steps 's/{"name": "saliency"}/{"name": "integrated_gradients", "params": {"steps": 20000}}/' "params.steps && at most 10000"
 rc_case param_duplicate_key 's/{"name": "saliency"}/{"name": "integrated_gradients", "params": {"steps": 3, "steps": 4}}/' "'explainers[1].params.steps' given twice"
 { head -n 3 d/test.jsonl; echo '{"text": "good movie"}'; } >unlabeled_test.jsonl
 rc_case --real gold_target_unlabeled 's/"d\/test.jsonl"/"unlabeled_test.jsonl"/; s/{"name": "saliency"}/{"name": "saliency", "params": {"target": "gold"}}/' "unlabeled_test.jsonl:4"

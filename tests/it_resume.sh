@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # it_resume.sh: an interrupted run resumed with another rank and thread count gives the same bytes as an
-# uninterrupted one; a damaged chunk is detected and recomputed; .partial of another config, or an
-# existing .partial without --resume, is refused.
+# uninterrupted one; a damaged chunk is detected and recomputed; .partial of another config, an
+# existing .partial without --resume, or a chunk path that is a directory, is refused.
 set -euo pipefail
 : "${FAITH_BIN:?}" "${FAITH_SRC:?}"
 source "$FAITH_SRC/tests/support/run_fixture.sh"
@@ -42,6 +42,17 @@ set +e
 rc=$?
 set -e
 [ $rc -ne 0 ] && grep -q "different config" "$T/other.txt" || { cat "$T/other.txt"; echo "FAIL: other config"; exit 1; }
+
+# a chunk path that is a directory cannot be rewritten: refused before any work, in one line
+d=$T/r/.partial/$(ls "$T/r/.partial" | grep '^chunk-' | sort | head -n 1)
+mv "$d" "$d.bak" && mkdir "$d" && touch "$d/x"
+set +e
+"$FAITH_BIN" run "$T/cfg.json" --output "$T/r" --resume --quiet >"$T/dir.txt" 2>&1
+rc=$?
+set -e
+[ $rc -eq 1 ] && [ "$(wc -l <"$T/dir.txt")" -eq 1 ] && grep -q "not a regular file" "$T/dir.txt" \
+    || { cat "$T/dir.txt"; echo "FAIL: directory chunk (exit $rc)"; exit 1; }
+rm -r "$d" && mv "$d.bak" "$d"
 
 # resume with 3 ranks of 2 threads (the interrupted run had 2 ranks of 1): same bytes, .partial gone
 faith_mpirun -np 3 "$FAITH_BIN" run "$T/cfg.json" --output "$T/r" --resume --threads 2 --quiet 2>/dev/null

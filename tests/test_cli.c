@@ -13,9 +13,9 @@
 static void test_cli_parses_values_flags_and_repeats(void **state)
 {
     (void)state;
-    faith_opt o[] = {{"model", "DIR", "", 0, 0, NULL, NULL},
-                     {"json", NULL, "", 0, 0, NULL, NULL},
-                     {"param", "K=V", "", 1, 0, NULL, NULL}};
+    faith_opt o[] = {{"model", "DIR", "", 0, 0, NULL, NULL, NULL},
+                     {"json", NULL, "", 0, 0, NULL, NULL, NULL},
+                     {"param", "K=V", "", 1, 0, NULL, NULL, NULL}};
     char *argv[] = {"explain", "--model", "m", "--json", "--param", "a=1", "--param=b=2"};
     faith_err err = {0};
     assert_int_equal(faith_opts_parse("explain", NULL, o, 3, 7, argv, NULL, NULL, &err), 0);
@@ -30,7 +30,7 @@ static void test_cli_parses_values_flags_and_repeats(void **state)
 static void test_cli_rejects_unknown_and_malformed(void **state)
 {
     (void)state;
-    faith_opt o[] = {{"steps", "N", "", 0, 0, NULL, NULL}};
+    faith_opt o[] = {{"steps", "N", "", 0, 0, NULL, NULL, NULL}};
     faith_err err = {0};
     char *bad[] = {"x", "--stpes", "3"};
     assert_int_equal(faith_opts_parse("x", NULL, o, 1, 3, bad, NULL, NULL, &err), FAITH_ERR_ARG);
