@@ -257,6 +257,34 @@ static void test_registry_names_and_errors(void **state)
     assert_null(faith_closest_name("zzzzzzzzzz", list, 3));
 }
 
+/* Weights whose forward stays finite (LayerNorm rescales) but whose gradients overflow float: the
+ * explainer fails naming itself and the token, rather than returning NaN scores. */
+static void test_non_finite_scores_are_errors(void **state)
+{
+    (void)state;
+    faith_model *m = random_model(FAITH_ARCH_BERT, 16, 1, 5);
+    const faith_param_view *v;
+    float *w = param(m, "bert.encoder.layer.0.attention.output.dense.weight", &v);
+    assert_non_null(w);
+    for (int64_t i = 0; i < v->shape[0] * v->shape[1]; i++) w[i] = i % 2 ? 1e30f : -1e30f;
+    faith_model_params_changed(m);
+    faith_special_ids sp = specials(FAITH_ARCH_BERT);
+    example x;
+    make_example(&x, sp, 7, 3, 0);
+    int32_t len = 7;
+    faith_batch b = {1, 7, x.ids, NULL, &len, NULL};
+    faith_err err = {0};
+    assert_int_equal(faith_model_forward(m, &b, 0, x.logits, &err), 0); /* the forward is finite */
+    faith_explainer *e = make("saliency", NULL);
+    float scores[7];
+    faith_cost cost = {0};
+    faith_env env = {m, sp, 1, 0, e->output, &cost};
+    assert_int_equal(faith_explainer_explain(e, &env, &x.it, scores, NULL, &err), FAITH_ERR_RANGE);
+    if (!strstr(err.msg, "explainers.saliency: token 0's score is not finite")) fail_msg("%s", err.msg);
+    faith_explainer_free(e);
+    faith_model_free(m);
+}
+
 static void test_shared_options_and_target(void **state)
 {
     (void)state;
@@ -772,6 +800,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batcher_cuts_by_budget_and_keeps_rows_independent),
         cmocka_unit_test(test_registry_names_and_errors),
+        cmocka_unit_test(test_non_finite_scores_are_errors),
         cmocka_unit_test(test_shared_options_and_target),
         cmocka_unit_test(test_word_aggregation),
         cmocka_unit_test(test_linear_model_closed_forms),
