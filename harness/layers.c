@@ -577,7 +577,8 @@ void faith_tanh_backward(float *dinp, const float *dout, const float *out, size_
 
 void faith_relu_forward(float *out, const float *inp, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+    /* NaN passes, as in PyTorch: a NaN turned into 0 here would hide an overflow from the logits check */
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] <= 0.0f ? 0.0f : inp[i];
 }
 
 void faith_relu_backward(float *dinp, const float *dout, const float *inp, size_t n)

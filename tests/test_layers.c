@@ -497,6 +497,10 @@ static void test_head_activations(void **s)
         check_fd(c.x, d, 30, act_J, &c, relu ? "relu" : "tanh");
         free(d); free(c.x); free(c.y); free(c.wt);
     }
+    /* NaN passes ReLU (and tanh) as in PyTorch, so an overflow upstream reaches the logits check */
+    float x[2] = {NAN, -1.0f}, y[2];
+    faith_relu_forward(y, x, 2);
+    assert_true(isnan(y[0]) && y[1] == 0.0f);
 }
 
 static void test_dropout(void **s)
