@@ -144,8 +144,7 @@ int faith_parse_double(const char *s, double *out)
     return FAITH_OK;
 }
 
-/* How an error names an option: "--seed", or "train.json: seed" for a value from a config file. */
-static const char *opt_label(faith_opt *opts, int n_opts, const char *name, char *buf, size_t cap)
+const char *faith_opt_label(faith_opt *opts, int n_opts, const char *name, char *buf, size_t cap)
 {
     const faith_opt *o = faith_opt_find(opts, n_opts, name);
     if (o && o->origin) snprintf(buf, cap, "%s: %s", o->origin, name);
@@ -165,7 +164,7 @@ int faith_opt_int(faith_opt *opts, int n_opts, const char *name, int64_t def, in
     char lab[512];
     if (faith_parse_int(s, &v) < 0 || v < lo || v > hi)
         return faith_err_set(err, FAITH_ERR_ARG, "%s: expected an integer in [%lld, %lld], got '%s'",
-                             opt_label(opts, n_opts, name, lab, sizeof lab), (long long)lo, (long long)hi, s);
+                             faith_opt_label(opts, n_opts, name, lab, sizeof lab), (long long)lo, (long long)hi, s);
     *out = v;
     return FAITH_OK;
 }
@@ -181,6 +180,6 @@ int faith_opt_double(faith_opt *opts, int n_opts, const char *name, double def, 
     char lab[512];
     if (faith_parse_double(s, out) < 0)
         return faith_err_set(err, FAITH_ERR_ARG, "%s: expected a number, got '%s'",
-                             opt_label(opts, n_opts, name, lab, sizeof lab), s);
+                             faith_opt_label(opts, n_opts, name, lab, sizeof lab), s);
     return FAITH_OK;
 }

@@ -38,6 +38,8 @@ int faith_opt_int(faith_opt *opts, int n_opts, const char *name, int64_t def, in
 int faith_opt_double(faith_opt *opts, int n_opts, const char *name, double def, double *out,
                      faith_err *err);
 int faith_opt_flag(faith_opt *opts, int n_opts, const char *name);
+/* How an error names an option: "--seed", or "train.json: seed" for a value from a config file. */
+const char *faith_opt_label(faith_opt *opts, int n_opts, const char *name, char *buf, size_t cap);
 
 /* Strict number parsing used everywhere (whole string must be a number). */
 int faith_parse_int(const char *s, int64_t *out);

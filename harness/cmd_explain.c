@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "explainer.h"
+#include "json.h"
+#include "unicode.h"
 
 #define USAGE "--model DIR --explainer NAME (--text T [--pair T2] | --ids I,I,...) [options]"
 
@@ -30,9 +32,10 @@ static int add_param(cJSON *params, const char *kv, faith_err *err)
         return faith_err_set(err, FAITH_ERR_ARG, "explain: --param expects key=value, got '%s'", kv);
     char *key = faith_xstrdup(kv);
     key[eq - kv] = '\0';
-    const char *end = NULL;
-    cJSON *v = cJSON_ParseWithOpts(eq + 1, &end, 1);
-    if (!v) v = cJSON_CreateString(eq + 1);
+    /* strict JSON as in a run config: "01" or "4." stay strings, which the parameter's check refuses */
+    cJSON *v = NULL;
+    faith_err ignored = {0};
+    if (faith_json_parse(eq + 1, strlen(eq + 1), "--param", &v, &ignored) < 0) v = cJSON_CreateString(eq + 1);
     cJSON_DeleteItemFromObjectCaseSensitive(params, key);
     cJSON_AddItemToObject(params, key, v);
     free(key);
@@ -67,11 +70,14 @@ static int build_params(faith_opt *o, cJSON **out, faith_err *err)
 
 static void split_words(const char *s, char ***words, int32_t *n, int32_t *cap)
 {
-    while (s && *s) {
-        while (*s && isspace((unsigned char)*s)) s++;
-        if (!*s) break;
+    /* the separators of the tokenizer's word index (ASCII and Unicode spaces), so names line up */
+    size_t left = s ? strlen(s) : 0;
+    int sp;
+    while (left) {
+        while (left && (sp = faith_uc_word_space_at(s, left)) > 0) s += sp, left -= (size_t)sp;
+        if (!left) break;
         const char *b = s;
-        while (*s && !isspace((unsigned char)*s)) s++;
+        while (left && faith_uc_word_space_at(s, left) == 0) s++, left--;
         if (*n == *cap) {
             *cap = *cap ? 2 * *cap : 16;
             *words = faith_xrealloc(*words, (size_t)*cap * sizeof(char *));

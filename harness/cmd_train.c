@@ -1,6 +1,7 @@
 /* cmd_train.c: `faith train`: options (command line, or a JSON config with the same keys), model,
  * tokenizer and data loading, MPI setup, then the training loop of train.c. */
 #include <math.h>
+#include <stdarg.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,9 +247,25 @@ static int load_data(faith_opt *opts, const char *which, const char *fmt_key, co
         spec.n_label_names = names_from->n_labels;
     }
     int rc = faith_dataset_load(&spec, out, err);
-    if (rc < 0) return faith_err_prefix(err, "--%s: ", which);
-    if ((*out)->n == 0) return faith_err_set(err, FAITH_ERR_ARG, "--%s: %s has no examples", which, spec.path);
+    char lab[512];
+    faith_opt_label(opts, N_OPTS, which, lab, sizeof lab);
+    if (rc < 0) return faith_err_prefix(err, "%s: ", lab);
+    if ((*out)->n == 0) return faith_err_set(err, FAITH_ERR_ARG, "%s: %s has no examples", lab, spec.path);
     return rc;
+}
+
+/* An error about option name, named as faith_opt_label names it (the --config file's key if it
+ * came from there). */
+static int opt_err(faith_opt *opts, const char *name, faith_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int opt_err(faith_opt *opts, const char *name, faith_err *err, const char *fmt, ...)
+{
+    char lab[512], msg[FAITH_ERR_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return faith_err_set(err, FAITH_ERR_ARG, "%s: %s", faith_opt_label(opts, N_OPTS, name, lab, sizeof lab), msg);
 }
 
 static int train_opts_from(faith_opt *opts, faith_train_opts *t, int32_t *max_len, double *dropout,
@@ -263,7 +280,7 @@ static int train_opts_from(faith_opt *opts, faith_train_opts *t, int32_t *max_le
     FAITH_TRY(faith_opt_double(opts, N_OPTS, "clip", t->clip, &t->clip, err));
     FAITH_TRY(faith_opt_double(opts, N_OPTS, "dropout", -1.0, dropout, err));
     if (faith_opt_str(opts, N_OPTS, "dropout", NULL) && !(*dropout >= 0 && *dropout < 1))
-        return faith_err_set(err, FAITH_ERR_ARG, "--dropout: expected a number in [0, 1)");
+        return opt_err(opts, "dropout", err, "expected a number in [0, 1)");
     FAITH_TRY(faith_opt_int(opts, N_OPTS, "batch", t->batch, 1, 1 << 20, &v, err));
     t->batch = (int32_t)v;
     FAITH_TRY(faith_opt_int(opts, N_OPTS, "max-length", 128, 2, 1 << 20, &v, err));
@@ -278,17 +295,15 @@ static int train_opts_from(faith_opt *opts, faith_train_opts *t, int32_t *max_le
     t->quiet = faith_opt_flag(opts, N_OPTS, "quiet");
     t->out_dir = faith_opt_str(opts, N_OPTS, "out", NULL);
     if (!(t->epochs > 0 && isfinite(t->epochs)))
-        return faith_err_set(err, FAITH_ERR_ARG, "--epochs: expected a finite number > 0, got %g", t->epochs);
+        return opt_err(opts, "epochs", err, "expected a finite number > 0, got %g", t->epochs);
     if (!(t->warmup >= 0 && t->warmup < 1))
-        return faith_err_set(err, FAITH_ERR_ARG, "--warmup: expected a fraction in [0, 1), got %g", t->warmup);
+        return opt_err(opts, "warmup", err, "expected a fraction in [0, 1), got %g", t->warmup);
     if (!(t->lr > 0 && isfinite(t->lr)))
-        return faith_err_set(err, FAITH_ERR_ARG, "--lr: expected a finite number > 0, got %g", t->lr);
+        return opt_err(opts, "lr", err, "expected a finite number > 0, got %g", t->lr);
     if (!(t->weight_decay >= 0 && isfinite(t->weight_decay)))
-        return faith_err_set(err, FAITH_ERR_ARG, "--weight-decay: expected a finite number >= 0, got %g",
-                             t->weight_decay);
+        return opt_err(opts, "weight-decay", err, "expected a finite number >= 0, got %g", t->weight_decay);
     if (!(t->clip >= 0 && isfinite(t->clip)))
-        return faith_err_set(err, FAITH_ERR_ARG, "--clip: expected a finite number >= 0 (0 = no clipping), got %g",
-                             t->clip);
+        return opt_err(opts, "clip", err, "expected a finite number >= 0 (0 = no clipping), got %g", t->clip);
     const char *req[] = {"model", "train", "dev", "out"};
     for (int i = 0; i < 4; i++)
         if (!faith_opt_str(opts, N_OPTS, req[i], NULL))
@@ -297,15 +312,14 @@ static int train_opts_from(faith_opt *opts, faith_train_opts *t, int32_t *max_le
     return FAITH_OK;
 }
 
-/* Longest input the model's position table allows (RoBERTa positions start after the pad id). */
 /* The default 128 shrinks to a smaller model's positions; a length asked for must fit. */
 static int model_max_len(faith_opt *opts, const faith_model_config *cfg, int32_t *len, faith_err *err)
 {
     int32_t cap = faith_model_cfg_max_tokens(cfg);
     if (*len <= cap) return FAITH_OK;
     if (faith_opt_find(opts, N_OPTS, "max-length")->count > 0)
-        return faith_err_set(err, FAITH_ERR_ARG, "--max-length %d exceeds the %d tokens the model's "
-                             "max_position_embeddings (%d) allow", (int)*len, (int)cap, (int)cfg->max_pos);
+        return opt_err(opts, "max-length", err, "%d exceeds the %d tokens the model's max_position_embeddings "
+                       "(%d) allow", (int)*len, (int)cap, (int)cfg->max_pos);
     *len = cap;
     return FAITH_OK;
 }
@@ -342,12 +356,14 @@ static int run(faith_opt *opts, int rank, faith_err *err)
     FAITH_CHECK(model_max_len(opts, cfg, &max_len, err));
     rc = faith_train_data_tokenize(dtr, tok, max_len, cfg->n_classes, cfg->vocab_size, &tr, err);
     if (rc < 0) {
-        faith_err_prefix(err, "--train: ");
+        char lab[512];
+        faith_err_prefix(err, "%s: ", faith_opt_label(opts, N_OPTS, "train", lab, sizeof lab));
         goto cleanup;
     }
     rc = faith_train_data_tokenize(ddev, tok, max_len, cfg->n_classes, cfg->vocab_size, &dev, err);
     if (rc < 0) {
-        faith_err_prefix(err, "--dev: ");
+        char lab[512];
+        faith_err_prefix(err, "%s: ", faith_opt_label(opts, N_OPTS, "dev", lab, sizeof lab));
         goto cleanup;
     }
     info = run_info(opts, dtr, ddev, max_len);

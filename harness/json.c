@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unicode.h"
+
 /* "line L, column C" (just "column C" for one-line text such as a dataset line) of text[off]. */
 static void locate(const char *text, size_t len, size_t off, char *buf, size_t cap)
 {
@@ -153,6 +155,9 @@ int faith_json_parse(const char *text, size_t len, const char *where, cJSON **ou
     *out = NULL;
     const char *nul = memchr(text, '\0', len);
     if (nul) return fail_at(text, len, (size_t)(nul - text), where, "NUL byte (expected JSON text)", err);
+    /* JSON text is UTF-8 (RFC 8259 8.1): other bytes would pass into Faith's own JSON outputs */
+    long bad_utf8 = faith_utf8_invalid_at(text, len);
+    if (bad_utf8 >= 0) return fail_at(text, len, (size_t)bad_utf8, where, "invalid UTF-8", err);
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     size_t off = end && end >= text ? (size_t)(end - text) : 0;

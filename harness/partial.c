@@ -59,6 +59,9 @@ int faith_partial_prepare(const char *output, const char *config_hash, int resum
                            "%s exists: an earlier run of this output was interrupted; continue it with "
                            "--resume, or delete %s to start over",
                            dir, dir);
+    } else if (*existed && stat(hf, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* reading a FIFO would block forever, and no rename replaces a directory */
+        rc = faith_err_set(err, FAITH_ERR_IO, "%s: not a regular file (remove it to resume)", hf);
     } else if (*existed) {
         uint8_t *txt = NULL;
         size_t n = 0;

@@ -504,7 +504,11 @@ echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "epochs": 0
 bad train_config_duplicate_key "tc_dup.json && 'epochs' given twice" --absent o49 -- train --config tc_dup.json --out o49
 echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "seed": "abc"}' >tc_seed.json
 bad train_config_bad_value_names_file "tc_seed.json: seed" --absent o52 -- train --config tc_seed.json --out o52
-bad train_max_length_over_model "--max-length 1000 && max_position_embeddings" --absent o50 -- "${TT[@]}" --max-length 1000 --out o50
+echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "epochs": -1}' >tc_epochs.json
+bad train_config_range_names_file "tc_epochs.json: epochs && > 0" --absent o53 -- train --config tc_epochs.json --out o53
+echo '{"model": "m", "train": "nosuch.jsonl", "dev": "d/dev.jsonl"}' >tc_train.json
+bad train_config_data_names_file "tc_train.json: train && nosuch.jsonl" --absent o54 -- train --config tc_train.json --out o54
+bad train_max_length_over_model "--max-length: 1000 && max_position_embeddings" --absent o50 -- "${TT[@]}" --max-length 1000 --out o50
 # a diverging run stops with an error (a NaN loss or gradient), never a finite made-up loss
 bad train_diverges "diverged" -- "${TT[@]}" --epochs 1 --lr 1e10 --out o51
 
@@ -586,6 +590,9 @@ rc_case --real attention_layer_over_model 's/{"name": "random"}/{"name": "attent
 # the default max_length (128) shrinks to the model's 32 positions; a given 100 does not (above)
 sed '/"max_length": 32,/d' <<<"$RUN_JSON" >nomax.json
 works run_default_max_length_shrinks run nomax.json --dry-run --output out_nomax
+bad explain_param_strict_json "params.steps && expected an integer" -- explain --model m --explainer integrated_gradients --text good --param steps=01
+sed 's/"name": "qa"/"name": "q\xffa"/' <<<"$RUN_JSON" >c_utf8.json
+bad run_config_invalid_utf8 "c_utf8.json && invalid UTF-8" -- run c_utf8.json --dry-run
 rc_case ig_gauss_legendre_steps 's/{"name": "saliency"}/{"name": "integrated_gradients", "params": {"steps": 20000}}/' "params.steps && at most 10000"
 rc_case param_duplicate_key 's/{"name": "saliency"}/{"name": "integrated_gradients", "params": {"steps": 3, "steps": 4}}/' "'explainers[1].params.steps' given twice"
 { head -n 3 d/test.jsonl; echo '{"text": "good movie"}'; } >unlabeled_test.jsonl
