@@ -26,7 +26,7 @@ void faith_attn_grad_weighted(const float *attn, const float *grad, int32_t NH, 
     for (int32_t h = 0; h < NH; h++)
         for (size_t i = 0; i < tt; i++) {
             double v = (double)grad[h * tt + i] * attn[h * tt + i];
-            if (v > 0) out[i] += v;
+            if (!(v <= 0)) out[i] += v; /* positive part; a NaN passes to the finiteness check */
         }
     for (size_t i = 0; i < tt; i++) out[i] /= NH;
 }

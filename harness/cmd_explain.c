@@ -324,7 +324,7 @@ static int run(faith_opt *o, faith_err *err)
     scores = faith_xcalloc((size_t)n, sizeof(float));
     word_scores = faith_xcalloc((size_t)in.enc.n_words + 1, sizeof(float));
     FAITH_CHECK(faith_explainer_explain(ex, &env, &it, scores, &r.extra, err));
-    faith_aggregate_words(ex->aggregate, scores, in.enc.word, n, in.enc.n_words, word_scores);
+    FAITH_CHECK(faith_aggregate_words(ex->aggregate, scores, in.enc.word, n, in.enc.n_words, word_scores, err));
     r.scores = scores;
     r.word_scores = word_scores;
     if (faith_opt_flag(o, N_OPTS, "json")) print_json(tok, &in, &r);

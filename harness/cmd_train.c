@@ -230,7 +230,7 @@ static int adjust_model(faith_model **m, double dropout, const faith_dataset *d,
 }
 
 static int load_data(faith_opt *opts, const char *which, const char *fmt_key, const char *limit_key,
-                     const faith_dataset *names_from, faith_dataset **out, faith_err *err)
+                     const char *const *names, int32_t n_names, faith_dataset **out, faith_err *err)
 {
     faith_dataset_spec spec;
     memset(&spec, 0, sizeof spec);
@@ -242,10 +242,8 @@ static int load_data(faith_opt *opts, const char *which, const char *fmt_key, co
     FAITH_TRY(faith_opt_int(opts, N_OPTS, limit_key, 0, 1, INT64_MAX, &limit, err));
     spec.limit = limit;
     spec.require_labels = 1;
-    if (names_from) {
-        spec.label_names = (const char *const *)names_from->labels;
-        spec.n_label_names = names_from->n_labels;
-    }
+    spec.label_names = names;
+    spec.n_label_names = n_names;
     int rc = faith_dataset_load(&spec, out, err);
     char lab[512];
     faith_opt_label(opts, N_OPTS, which, lab, sizeof lab);
@@ -343,9 +341,21 @@ static int run(faith_opt *opts, int rank, faith_err *err)
     FAITH_CHECK(faith_model_load(mdir, &m, err));
     FAITH_CHECK(faith_tokenizer_load(mdir, &tok, err));
     FAITH_CHECK(faith_model_check_vocab(m, faith_tokenizer_vocab_size(tok), mdir, err));
-    FAITH_CHECK(load_data(opts, "train", "train-format", "limit", NULL, &dtr, err));
-    FAITH_CHECK(load_data(opts, "dev", "dev-format", "dev-limit", dtr, &ddev, err));
     const faith_model_config *cfg = faith_model_cfg(m);
+    /* A model whose id2label has real names fixes which name is which class: labels given as names
+     * map through it (an unknown name is an error), never by their order in the data. */
+    const char *mnames[FAITH_MAX_CLASSES];
+    int named = 1;
+    for (int32_t k = 0; k < cfg->n_classes; k++) {
+        char def[32];
+        snprintf(def, sizeof def, "LABEL_%d", (int)k);
+        mnames[k] = cfg->labels[k];
+        named = named && strcmp(cfg->labels[k], def) != 0;
+    }
+    FAITH_CHECK(load_data(opts, "train", "train-format", "limit", named ? mnames : NULL, named ? cfg->n_classes : 0,
+                          &dtr, err));
+    FAITH_CHECK(load_data(opts, "dev", "dev-format", "dev-limit", (const char *const *)dtr->labels, dtr->n_labels,
+                          &ddev, err));
     if (dtr->n_labels != cfg->n_classes) {
         rc = faith_err_set(err, FAITH_ERR_ARG, "%s has %d labels but the model in %s has %d classes",
                            faith_opt_str(opts, N_OPTS, "train", ""), dtr->n_labels, mdir, cfg->n_classes);

@@ -43,7 +43,7 @@ static double norm_of(int kind, const float *g, int32_t C)
         double v = g[c];
         if (kind == NORM_L2) acc += v * v;
         else if (kind == NORM_L1) acc += fabs(v);
-        else if (fabs(v) > acc) acc = fabs(v);
+        else if (!(fabs(v) <= acc)) acc = fabs(v); /* a NaN wins, so it is not hidden */
     }
     return kind == NORM_L2 ? sqrt(acc) : acc;
 }

@@ -85,9 +85,9 @@ int faith_explainer_target(const faith_explainer *e, int32_t pred, int32_t gold,
                            int32_t *target, faith_err *err);
 
 /* Aggregate token scores (n) to word scores (n_words) using word ids (-1 tokens skipped);
- * words with no token get 0. */
-void faith_aggregate_words(faith_aggregate agg, const float *scores, const int32_t *word, int32_t n,
-                           int32_t n_words, float *word_scores);
+ * words with no token get 0. FAITH_ERR_RANGE when a word's sum overflows float. */
+int faith_aggregate_words(faith_aggregate agg, const float *scores, const int32_t *word, int32_t n,
+                          int32_t n_words, float *word_scores, faith_err *err);
 
 /* Closest name in list to name by edit distance (for "did you mean"), or NULL when none is close. */
 const char *faith_closest_name(const char *name, const char *const *list, size_t n);

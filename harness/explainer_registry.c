@@ -264,24 +264,25 @@ int faith_explainer_explain(const faith_explainer *e, const faith_env *env, cons
         if (err && strncmp(err->msg, own_name, (size_t)n) == 0) return rc;
         return faith_err_prefix(err, "explainers.%s: ", e->ops->name);
     }
-    if (e->zero_special && it->special)
-        for (int32_t t = 0; t < it->n; t++)
-            if (it->special[t]) scores[t] = 0.0f;
     /* A NaN score (gradients that overflow float in a model whose logits did not) would be ranked
-     * and averaged as if it were a number: an error instead, as for non-finite logits. */
+     * and averaged as if it were a number: an error instead, as for non-finite logits; checked
+     * before special=zero, so that the verdict does not depend on that option. */
     for (int32_t t = 0; t < it->n; t++)
         if (!isfinite(scores[t]))
             return faith_err_set(err, FAITH_ERR_RANGE, "explainers.%s: token %d's score is not finite (%g): the "
                                  "model's values overflow float (a diverged or corrupt model?)",
                                  e->ops->name, (int)t, (double)scores[t]);
+    if (e->zero_special && it->special)
+        for (int32_t t = 0; t < it->n; t++)
+            if (it->special[t]) scores[t] = 0.0f;
     if (extra) *extra = ex;
     return FAITH_OK;
 }
 
-void faith_aggregate_words(faith_aggregate agg, const float *scores, const int32_t *word, int32_t n,
-                           int32_t n_words, float *word_scores)
+int faith_aggregate_words(faith_aggregate agg, const float *scores, const int32_t *word, int32_t n,
+                          int32_t n_words, float *word_scores, faith_err *err)
 {
-    if (n_words <= 0) return;
+    if (n_words <= 0) return FAITH_OK;
     int32_t *count = faith_xcalloc((size_t)n_words, sizeof *count);
     double *acc = faith_xcalloc((size_t)n_words, sizeof *acc);
     for (int32_t t = 0; t < n; t++) {
@@ -293,11 +294,16 @@ void faith_aggregate_words(faith_aggregate agg, const float *scores, const int32
         else if (agg == FAITH_AGG_MAX && s > acc[w]) acc[w] = s;
         count[w]++;
     }
+    int rc = FAITH_OK;
     for (int32_t w = 0; w < n_words; w++) {
         double v = count[w] ? acc[w] : 0.0;
         if (agg == FAITH_AGG_MEAN && count[w]) v /= count[w];
         word_scores[w] = (float)v;
+        if (rc == FAITH_OK && !isfinite(word_scores[w]))
+            rc = faith_err_set(err, FAITH_ERR_RANGE, "word %d's score %g overflows float (the model's values "
+                               "are too large: a diverged or corrupt model?)", (int)w, v);
     }
     free(count);
     free(acc);
+    return rc;
 }

@@ -45,8 +45,8 @@ static int sanity_one(faith_run *r, const faith_explainer *e, const faith_item *
     float *scores = faith_xcalloc((size_t)it->n, sizeof(float));
     float *ws = faith_xcalloc((size_t)it->n_words + 1, sizeof(float));
     int rc = faith_explainer_explain(e, &env, it, scores, NULL, err);
+    if (rc == FAITH_OK) rc = faith_aggregate_words(e->aggregate, scores, it->word, it->n, it->n_words, ws, err);
     if (rc == FAITH_OK) {
-        faith_aggregate_words(e->aggregate, scores, it->word, it->n, it->n_words, ws);
         double *a = faith_xcalloc((size_t)it->n_words + 1, sizeof(double));
         double *b = faith_xcalloc((size_t)it->n_words + 1, sizeof(double));
         for (int32_t w = 0; w < it->n_words; w++) a[w] = rec->word_scores[w], b[w] = ws[w];
@@ -93,7 +93,8 @@ static int explain_one(faith_run *r, int32_t ei, const faith_example *ex, const 
     int rc = faith_explainer_explain(e, &env, &it, rec->scores, &extra, err);
     if (rc < 0) return faith_err_prefix(err, "example %lld: ", (long long)ex->id);
     rec->completeness_gap = extra.completeness_gap, rec->delta_f = extra.delta_f;
-    faith_aggregate_words(e->aggregate, rec->scores, enc->word, enc->n, enc->n_words, rec->word_scores);
+    rc = faith_aggregate_words(e->aggregate, rec->scores, enc->word, enc->n, enc->n_words, rec->word_scores, err);
+    if (rc < 0) return faith_err_prefix(err, "example %lld: explainers.%s: ", (long long)ex->id, e->ops->name);
     rec->n_values = r->width;
     rec->values = faith_xcalloc((size_t)r->width + 1, sizeof(double));
     for (int32_t mi = 0; mi < r->cfg->n_metrics; mi++) {

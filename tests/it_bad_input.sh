@@ -505,6 +505,9 @@ bad train_config_duplicate_key "tc_dup.json && 'epochs' given twice" --absent o4
 echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "seed": "abc"}' >tc_seed.json
 bad train_config_bad_value_names_file "tc_seed.json: seed" --absent o52 -- train --config tc_seed.json --out o52
 echo '{"model": "m", "train": "d/train.jsonl", "dev": "d/dev.jsonl", "epochs": -1}' >tc_epochs.json
+# labels given as names map through the model's id2label (negative, positive), never by data order
+sed 's/"label": "positive"/"label": "good"/' named.jsonl >named_good.jsonl
+bad train_label_name_not_in_model "named_good.jsonl && unknown label name 'good'" --absent o55 -- "${TR[@]}" --train named_good.jsonl --out o55
 bad train_config_range_names_file "tc_epochs.json: epochs && > 0" --absent o53 -- train --config tc_epochs.json --out o53
 echo '{"model": "m", "train": "nosuch.jsonl", "dev": "d/dev.jsonl"}' >tc_train.json
 bad train_config_data_names_file "tc_train.json: train && nosuch.jsonl" --absent o54 -- train --config tc_train.json --out o54

@@ -327,13 +327,13 @@ static void test_word_aggregation(void **state)
     const int32_t w[6] = {-1, 0, 0, 1, 1, -1};
     float out[3];
     const float sum[3] = {3, 1, 0}, mean[3] = {1.5f, 0.5f, 0}, mx[3] = {2, 4, 0}, first[3] = {1, -3, 0};
-    faith_aggregate_words(FAITH_AGG_SUM, s, w, 6, 3, out);
+    assert_int_equal(faith_aggregate_words(FAITH_AGG_SUM, s, w, 6, 3, out, NULL), 0);
     assert_memory_equal(out, sum, sizeof out);
-    faith_aggregate_words(FAITH_AGG_MEAN, s, w, 6, 3, out);
+    assert_int_equal(faith_aggregate_words(FAITH_AGG_MEAN, s, w, 6, 3, out, NULL), 0);
     assert_memory_equal(out, mean, sizeof out);
-    faith_aggregate_words(FAITH_AGG_MAX, s, w, 6, 3, out);
+    assert_int_equal(faith_aggregate_words(FAITH_AGG_MAX, s, w, 6, 3, out, NULL), 0);
     assert_memory_equal(out, mx, sizeof out);
-    faith_aggregate_words(FAITH_AGG_FIRST, s, w, 6, 3, out);
+    assert_int_equal(faith_aggregate_words(FAITH_AGG_FIRST, s, w, 6, 3, out, NULL), 0);
     assert_memory_equal(out, first, sizeof out);
 }
 
