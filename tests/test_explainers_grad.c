@@ -275,13 +275,25 @@ static void test_non_finite_scores_are_errors(void **state)
     faith_batch b = {1, 7, x.ids, NULL, &len, NULL};
     faith_err err = {0};
     assert_int_equal(faith_model_forward(m, &b, 0, x.logits, &err), 0); /* the forward is finite */
-    faith_explainer *e = make("saliency", NULL);
-    float scores[7];
-    faith_cost cost = {0};
-    faith_env env = {m, sp, 1, 0, e->output, &cost};
-    assert_int_equal(faith_explainer_explain(e, &env, &x.it, scores, NULL, &err), FAITH_ERR_RANGE);
-    if (!strstr(err.msg, "explainers.saliency: token 0's score is not finite")) fail_msg("%s", err.msg);
-    faith_explainer_free(e);
+    /* also where a max, a positive part or special=zero could have hidden the NaN */
+    static const char *const cases[][2] = {{"saliency", NULL}, {"saliency", "{\"norm\":\"max\"}"},
+                                           {"attention_x_gradient", NULL}, {"grad_x_input", "{\"special\":\"zero\"}"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        faith_explainer *e = make(cases[k][0], cases[k][1]);
+        float scores[7];
+        faith_cost cost = {0};
+        faith_env env = {m, sp, 1, 0, e->output, &cost};
+        int rc = faith_explainer_explain(e, &env, &x.it, scores, NULL, &err);
+        if (rc != FAITH_ERR_RANGE || !strstr(err.msg, "score is not finite") || !strstr(err.msg, cases[k][0]))
+            fail_msg("%s %s: rc %d, '%s'", cases[k][0], cases[k][1] ? cases[k][1] : "", rc, err.msg);
+        faith_explainer_free(e);
+    }
+    /* word sums of finite scores can still overflow float */
+    float big[3] = {3e38f, 3e38f, 1.0f}, ws[2];
+    int32_t wid[3] = {0, 0, 1};
+    assert_int_equal(faith_aggregate_words(FAITH_AGG_SUM, big, wid, 3, 2, ws, &err), FAITH_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "word 0's score"));
+    assert_int_equal(faith_aggregate_words(FAITH_AGG_MEAN, big, wid, 3, 2, ws, &err), 0);
     faith_model_free(m);
 }
 
