@@ -127,8 +127,7 @@ static const cJSON *duplicate_key(const cJSON *j, char *path, size_t cap)
                 for (const cJSON *b = j->child; b != a && !dup; b = b->next)
                     if (strcmp(a->string, b->string) == 0) dup = a;
         } else {
-            const cJSON **keys = malloc(n * sizeof *keys);
-            if (!keys) return NULL;
+            const cJSON **keys = faith_xmalloc(n * sizeof *keys);
             size_t k = 0;
             for (const cJSON *c = j->child; c; c = c->next) keys[k++] = c;
             qsort(keys, n, sizeof *keys, cmp_key);
