@@ -238,10 +238,15 @@ static int run(faith_opt *o, int no, faith_err *err)
     const char *pname = faith_opt_str(o, no, "products", "per_sequence");
     if (faith_products_parse(pname, &prod) < 0)
         return faith_err_set(err, FAITH_ERR_ARG, "bench: --products '%s': expected per_sequence or batched", pname);
+    const char *tname = faith_opt_str(o, no, "tiles", "auto");
+    int tiles = strcmp(tname, "on") == 0 ? 1 : strcmp(tname, "off") == 0 ? 0 : -1;
+    if (tiles < 0 && strcmp(tname, "auto") != 0)
+        return faith_err_set(err, FAITH_ERR_ARG, "bench: --tiles '%s': expected auto, on or off", tname);
     faith_set_threads((int)th);
     faith_model *m;
     FAITH_TRY(faith_model_load(dir, &m, err));
     faith_model_set_products(m, prod);
+    if (tiles >= 0) faith_model_set_tiles(m, tiles);
     const faith_model_config *c = faith_model_cfg(m);
     if (T > c->max_pos) {
         faith_err_set(err, FAITH_ERR_ARG, "bench: --seq %lld exceeds the model's %d positions "
@@ -297,6 +302,7 @@ static int run(faith_opt *o, int no, faith_err *err)
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "products", faith_products_name(prod));
             cJSON_AddStringToObject(j, "openblas_core", openblas_get_corename());
+            cJSON_AddBoolToObject(j, "tiled_products", faith_model_tiles(m));
             cJSON_AddNumberToObject(j, "threads", faith_get_threads());
             cJSON_AddNumberToObject(j, "batch", (double)B);
             cJSON_AddNumberToObject(j, "seq", (double)T);
@@ -333,9 +339,10 @@ static int run(faith_opt *o, int no, faith_err *err)
             cJSON_Delete(j);
         } else {
             printf("model      %s, %d layers, hidden %d, %d heads, ffn %d; batch %lld x seq %lld; %d thread(s); "
-                   "%s products\n",
+                   "%s products%s\n",
                    faith_arch_name(c->arch), c->n_layers, c->d_model, c->n_heads, c->d_ffn, (long long)B,
-                   (long long)T, faith_get_threads(), faith_products_name(prod));
+                   (long long)T, faith_get_threads(), faith_products_name(prod),
+                   faith_model_tiles(m) ? ", tiled" : ", whole");
             printf("sgemm peak %.1f GFLOP/s (1536^3, OpenBLAS %s kernels)\n", peak, openblas_get_corename());
             printf("last layer %s\n", every ? "every token, as Hugging Face runs it (--every-token)"
                                            : "first token only, the one the head reads (--every-token: all)");
@@ -376,6 +383,7 @@ int faith_cmd_bench(int argc, char **argv)
         {"rounds", "R", "timed rounds; the fastest is reported (default 5)", 0, 0, NULL, NULL, NULL},
         {"json", NULL, "print one JSON object", 0, 0, NULL, NULL, NULL},
         {"torch", NULL, "also time the same classifier in PyTorch via python3, one thread in every pool", 0, 0, NULL, NULL, NULL},
+        {"tiles", "auto|on|off", "tiled products (default auto: on when OpenBLAS's kernels have small-matrix kernels)", 0, 0, NULL, NULL, NULL},
         {"every-token", NULL, "run the last layer for every token, as Hugging Face does (default: the first token only)", 0, 0, NULL, NULL, NULL},
     };
     int no = (int)(sizeof o / sizeof o[0]);

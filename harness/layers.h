@@ -17,25 +17,45 @@ typedef struct faith_rows {
     int B, T;
     const int32_t *len; /* valid rows of each sequence; NULL: all T */
     int per_seq;
+    int tiles; /* products in small tiles where the weight allows (faith_linear_tile_rows) */
 } faith_rows;
 
 /* All N rows as one sequence of one batched product (tests). */
 static inline faith_rows faith_rows_all(int N)
 {
-    faith_rows r = {1, N, NULL, 0};
+    faith_rows r = {1, N, NULL, 0, 0};
     return r;
 }
+
+/* Tiled products. OpenBLAS's AVX-512 kernel families (SkylakeX, Cooperlake, SapphireRapids) run an
+ * sgemm of M * N * K <= 10^6 on small-matrix kernels that read the operands in place, where a
+ * larger one packs its whole weight first; on short sequences that packing is a third of a product.
+ * A tiled product cuts a product of several rows into tiles of at most faith_linear_tile_rows(K) rows
+ * by 64 output columns, each one such small sgemm: measured 100-115 GFLOP/s on one Zen 4 core for the
+ * encoder's shapes at any row count, against 40-95 for one sgemm over the same rows (DESIGN.md).
+ * The tiles depend only on the product's own rows and shape, so a sequence's bits still depend on
+ * that sequence alone. faith_blas_small_kernels() says whether this BLAS has those kernels; other
+ * families would pack every tile, so they run whole products. */
+int faith_blas_small_kernels(void);
+/* Rows per tile for an inner dimension K (16 or 8), or 0 when even 8 x 64 x K is too large. */
+int faith_linear_tile_rows(int K);
 
 /* out (N, OUT) = inp (N, IN) @ w (OUT, IN)^T + bias (OUT); bias may be NULL. */
 void faith_linear_forward(float *out, const float *inp, const float *w, const float *bias,
                           const faith_rows *rows, int IN, int OUT);
-/* The same reading a transposed copy wt (IN, OUT) of w for products of several rows: faster on
- * short sequences because OpenBLAS packs a non-transposed weight faster (DESIGN.md). The values
- * agree to rounding; the bits only with some kernels (OpenBLAS's AVX-512 ones sum the two layouts
- * in different orders), so a caller that wants one set of bits reads one layout. A single row is a
- * matrix-vector product over w in both, with the same bits. */
+/* The same reading a copy wt of w made by faith_linear_copy for products of several rows: w
+ * transposed to (IN, OUT), which OpenBLAS packs faster on short sequences, or, for tiled products
+ * (rows->tiles and faith_linear_tile_rows(IN) > 0), w cut into panels of 64 output rows, each
+ * stored transposed and contiguous (IN, 64), so that a tile reads one compact block that stays in
+ * cache for the next tile. The values agree with faith_linear_forward to rounding; the bits only
+ * with some kernels (OpenBLAS's AVX-512 ones sum the two layouts in different orders), so a caller
+ * that wants one set of bits reads one layout. A single row is a matrix-vector product over w in
+ * every case, with the same bits. */
 void faith_linear_forward_t(float *out, const float *inp, const float *w, const float *wt, const float *bias,
                             const faith_rows *rows, int IN, int OUT);
+/* Write into wt (OUT * IN floats) the copy of w (OUT, IN) that faith_linear_forward_t reads with
+ * rows->tiles == tiles. */
+void faith_linear_copy(float *wt, const float *w, int IN, int OUT, int tiles);
 /* dinp (N, IN) = dout @ w (overwritten, or added to when accumulate; NULL to skip);
  * dw (OUT, IN) += dout^T @ inp and dbias (OUT) += column sums of dout (NULL to skip). */
 void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,

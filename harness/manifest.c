@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "layers.h"
 #include "sha256.h"
 #include "versions.h"
 #include "zio.h"
@@ -88,6 +89,8 @@ int faith_manifest_write(const char *dir, const cJSON *resolved, const char *con
     cJSON *ex = cJSON_AddObjectToObject(m, "execution");
     cJSON_AddNumberToObject(ex, "ranks", st->ranks);
     cJSON_AddNumberToObject(ex, "threads_per_rank", st->threads);
+    /* fixed by the kernel family (in libraries.openblas), recorded because it moves bits */
+    cJSON_AddBoolToObject(ex, "tiled_products", faith_blas_small_kernels());
     cJSON_AddItemToObject(m, "throughput", faith_manifest_throughput(st));
     char *text = cJSON_Print(m);
     cJSON_Delete(m);

@@ -21,7 +21,7 @@ static uint64_t last_serial;
 
 typedef struct layer_off {
     size_t wqkv, bqkv, wo, bo, ln1g, ln1b, w1, b1, w2, b2, ln2g, ln2b;
-    size_t tqkv, to, t1, t2; /* the same matrices transposed, into faith_model.wt */
+    size_t tqkv, to, t1, t2; /* the same matrices' copies (faith_linear_copy), into faith_model.wt */
 } layer_off;
 
 /* Activations of one encoder layer inside the workspace. */
@@ -59,9 +59,10 @@ struct faith_model {
     float *dA, *dB, *dC, *dqkv, *dF, *dS, *dh1, *dh2;
     uint64_t drop_seed;
     int batched; /* FAITH_PRODUCTS_BATCHED: one product per group of sequences */
-    /* The encoder's matrices transposed, (IN, OUT), read by every forward's products of several
-     * rows (faith_linear_forward_t): derived from params, rebuilt before a forward once params may
-     * have changed (wt_stale). */
+    int tiles;   /* tiled products (faith_blas_small_kernels), and wt laid out for them */
+    /* The encoder's matrices laid out for every forward's products of several rows
+     * (faith_linear_copy: transposed, or in panels for tiled products): derived from params,
+     * rebuilt before a forward once params may have changed (wt_stale). */
     float *wt;
     size_t n_wt;
     int wt_stale;
@@ -245,6 +246,7 @@ int faith_model_layout(const faith_model_config *cfg, faith_model **out, faith_e
     faith_model *m = faith_xcalloc(1, sizeof *m);
     m->cfg = *cfg;
     m->serial = ++last_serial;
+    m->tiles = faith_blas_small_kernels();
     for (int k = 0; k < cfg->n_classes; k++)
         if (!m->cfg.labels[k][0]) snprintf(m->cfg.labels[k], FAITH_LABEL_MAX, "LABEL_%d", k);
     build_layout(m);
@@ -343,21 +345,9 @@ void faith_model_params_changed(faith_model *m)
     m->wt_stale = 1;
 }
 
-/* dst (cols, rows) = src (rows, cols)^T, in tiles that keep both sides in cache. */
-static void transpose(float *dst, const float *src, int rows, int cols)
-{
-    enum { TILE = 32 };
-    for (int r0 = 0; r0 < rows; r0 += TILE)
-        for (int c0 = 0; c0 < cols; c0 += TILE) {
-            int r1 = r0 + TILE < rows ? r0 + TILE : rows, c1 = c0 + TILE < cols ? c0 + TILE : cols;
-            for (int r = r0; r < r1; r++)
-                for (int c = c0; c < c1; c++) dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
-        }
-}
-
-/* Rebuild the transposed matrices if params may have changed since they were made. The copy costs
- * memory (the encoder's matrices twice): OpenBLAS packs the (IN, OUT) layout faster, 10-20 % of a
- * product on short sequences (more with its AVX-512 kernels, DESIGN.md). */
+/* Rebuild the weight copy if params may have changed since it was made. It costs memory (the
+ * encoder's matrices twice) for speed on short sequences: tiled products read compact panels, and
+ * whole products the (IN, OUT) layout, which OpenBLAS packs faster (DESIGN.md). */
 static void refresh_wt(faith_model *m)
 {
     if (!m->wt_stale && m->wt) return;
@@ -365,16 +355,16 @@ static void refresh_wt(faith_model *m)
     int C = m->cfg.d_model, F = m->cfg.d_ffn;
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const layer_off *o = &m->lo[l];
-        transpose(m->wt + o->tqkv, m->params + o->wqkv, 3 * C, C);
-        transpose(m->wt + o->to, m->params + o->wo, C, C);
-        transpose(m->wt + o->t1, m->params + o->w1, F, C);
-        transpose(m->wt + o->t2, m->params + o->w2, C, F);
+        faith_linear_copy(m->wt + o->tqkv, m->params + o->wqkv, C, 3 * C, m->tiles);
+        faith_linear_copy(m->wt + o->to, m->params + o->wo, C, C, m->tiles);
+        faith_linear_copy(m->wt + o->t1, m->params + o->w1, C, F, m->tiles);
+        faith_linear_copy(m->wt + o->t2, m->params + o->w2, F, C, m->tiles);
     }
     m->wt_stale = 0;
 }
 
-/* One of the encoder's forward products, always from the transposed copy, whether or not the
- * forward keeps activations for a backward (which reads params, the faster layout for dout @ w).
+/* One of the encoder's forward products, always from the weight copy, whether or not the forward
+ * keeps activations for a backward (which reads params, the faster layout for dout @ w).
  * Some OpenBLAS kernels (the AVX-512 ones) sum the two layouts in different orders, so reading one
  * layout in every forward is what keeps a logits-only forward's bits those of a full one. */
 static void enc_linear(const faith_model *m, float *out, const float *inp, size_t w, size_t wt,
@@ -413,6 +403,14 @@ void faith_model_zero_grads(faith_model *m)
 void faith_model_set_dropout_seed(faith_model *m, uint64_t seed) { m->drop_seed = seed; }
 
 void faith_model_set_products(faith_model *m, faith_products p) { m->batched = p == FAITH_PRODUCTS_BATCHED; }
+
+void faith_model_set_tiles(faith_model *m, int on)
+{
+    if ((on != 0) != m->tiles) m->wt_stale = 1;
+    m->tiles = on != 0;
+}
+
+int faith_model_tiles(const faith_model *m) { return m->tiles; }
 
 void faith_model_freeze_encoder(faith_model *m, int on) { m->frozen = on != 0; }
 
@@ -742,7 +740,7 @@ static void layer_first_forward(faith_model *m, int l)
     layer_acts *a = &m->la[l];
     const float *P = m->params, *wk = P + o->wqkv + (size_t)c->d_model * c->d_model, *wv = wk + (size_t)c->d_model * c->d_model;
     int B = m->B, T = m->T, C = c->d_model, NH = c->n_heads;
-    faith_rows rows1 = {B, 1, NULL, !m->batched};
+    faith_rows rows1 = {B, 1, NULL, !m->batched, m->tiles};
     for (int b = 0; b < B; b++) memcpy(m->x1 + (size_t)b * C, a->in + (size_t)b * T * C, sizeof(float) * C);
     faith_linear_forward(m->q1, m->x1, P + o->wqkv, P + o->bqkv, &rows1, C, C);
     faith_attention_folded_probs(a->att, m->fu, m->q1, a->in, wk, m->len, B, T, C, NH);
@@ -764,7 +762,7 @@ static void layer_forward(faith_model *m, int l)
     layer_acts *a = &m->la[l];
     const float *P = m->params;
     int B = m->B, T = m->T, C = c->d_model, NH = c->n_heads;
-    faith_rows rows = {B, T, m->len, !m->batched};
+    faith_rows rows = {B, T, m->len, !m->batched, m->tiles};
     enc_linear(m, a->qkv, a->in, o->wqkv, o->tqkv, P + o->bqkv, &rows, C, 3 * C);
     faith_attention_probs(a->att, a->qkv, m->len, B, T, C, NH);
     const float *attv = a->att;
@@ -785,7 +783,7 @@ static void head_forward(faith_model *m, float *logits)
     const faith_model_config *c = &m->cfg;
     const float *P = m->params;
     int B = m->B, C = c->d_model, K = c->n_classes, drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
-    faith_rows rows = {B, 1, NULL, !m->batched};
+    faith_rows rows = {B, 1, NULL, !m->batched, m->tiles};
     const float *xl = m->la[c->n_layers - 1].out;
     size_t stride = m->first_only ? (size_t)C : (size_t)m->T * C;
     for (int r = 0; r < B; r++) memcpy(m->cls + (size_t)r * C, xl + r * stride, sizeof(float) * C);
@@ -893,7 +891,7 @@ static void head_backward(faith_model *m, const float *dlogits)
     const faith_model_config *c = &m->cfg;
     const float *P = m->params;
     int B = m->B, T = m->T, C = c->d_model, K = c->n_classes, drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
-    faith_rows rows = {B, 1, NULL, !m->batched};
+    faith_rows rows = {B, 1, NULL, !m->batched, m->tiles};
     size_t BC = (size_t)B * C;
     faith_linear_backward(m->dh1, G(m->hw2), G(m->hb2), dlogits, m->hdrop, P + m->hw2, &rows, C, K, 0);
     if (drop) faith_dropout_apply(m->dh1, BC, p_head(m), drop_key(m, -2, "cls_hidden"));
@@ -953,7 +951,7 @@ static void layer_first_backward(faith_model *m, int l)
     size_t CC = (size_t)c->d_model * c->d_model;
     const float *P = m->params, *wk = P + o->wqkv + CC, *wv = wk + CC;
     int B = m->B, T = m->T, C = c->d_model, NH = c->n_heads, drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
-    faith_rows rows1 = {B, 1, NULL, !m->batched};
+    faith_rows rows1 = {B, 1, NULL, !m->batched, m->tiles};
     layer_tail_backward(m, l, B, &rows1);
     /* dA now holds the residual part of d x1 (B, C): keep it aside, dA becomes d in (B, T, C). */
     memcpy(m->dh2, m->dA, sizeof(float) * (size_t)B * C);
@@ -983,7 +981,7 @@ static void layer_backward(faith_model *m, int l)
     const float *P = m->params;
     int B = m->B, T = m->T, C = c->d_model, NH = c->n_heads;
     int drop = (m->flags & FAITH_FWD_DROPOUT) != 0;
-    faith_rows rows = {B, T, m->len, !m->batched};
+    faith_rows rows = {B, T, m->len, !m->batched, m->tiles};
     layer_tail_backward(m, l, B * T, &rows);
     const float *attv = drop ? a->attd : a->att;
     faith_attention_context_backward(a->datt, m->dqkv, m->dB, attv, a->qkv, m->len, B, T, C, NH);

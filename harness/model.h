@@ -115,7 +115,7 @@ const float *faith_model_word_embeddings(const faith_model *m);
 /* ---- training support ---- */
 
 /* All parameters in one allocation, in the order of faith_model_param_at(). The forward keeps a
- * transposed copy of the encoder's matrices, rebuilt from params at the next forward after this
+ * copy of the encoder's matrices (transposed, or in panels for tiled products), rebuilt from params at the next forward after this
  * call; code that keeps the pointer and writes through it later (an optimizer step, a perturbed
  * weight) calls faith_model_params_changed() after writing, which also gives a new serial. */
 float *faith_model_params(faith_model *m, size_t *n);
@@ -149,13 +149,19 @@ void faith_model_set_dropout_seed(faith_model *m, uint64_t seed);
 /* How the matrix products of a forward and backward cover a batch. PER_SEQUENCE (the default): one
  * product per sequence, so every logit, hidden state and input gradient of a sequence has the same
  * bits whatever its batch-mates, the batch size or the thread count. BATCHED: one product per group
- * of whole sequences (about 256 rows), faster at short lengths; bits then depend on the batch (its
- * sequences and padded length) but still not on the thread count. Training uses it. */
+ * of whole sequences (about 256 rows), faster at short lengths where products are whole (with tiled
+ * products, within a few per cent); bits then depend on the batch (its sequences and padded length)
+ * but still not on the thread count. Training uses it. */
 typedef enum faith_products { FAITH_PRODUCTS_PER_SEQUENCE = 0, FAITH_PRODUCTS_BATCHED } faith_products;
 void faith_model_set_products(faith_model *m, faith_products p);
 faith_products faith_model_products(const faith_model *m);
 const char *faith_products_name(faith_products p);            /* "per_sequence", "batched" */
 int faith_products_parse(const char *name, faith_products *out); /* FAITH_ERR_ARG if unknown */
+/* Tiled products (layers.h): on by default exactly when OpenBLAS's kernel family has small-matrix
+ * kernels, which the manifest's kernel family therefore fixes. Another setting gives other bits
+ * (to rounding) and is for tests and measurements. */
+void faith_model_set_tiles(faith_model *m, int on);
+int faith_model_tiles(const faith_model *m);
 
 /* Re-initialise the classification head and the top n_layers encoder layers with N(0, 0.02)
  * (model-randomisation sanity check, Adebayo et al. 2018). */

@@ -29,6 +29,15 @@ faith_mpirun -np 2 "$FAITH_BIN" run "$T/cfg.json" --output "$T/np2t3" --threads 
 faith_cmp_tables "$T/np1" "$T/np1t2"
 faith_cmp_tables "$T/np1" "$T/np2t3"
 grep -q '"threads_per_rank":[[:space:]]*3' "$T/np2t3/manifest.json" || { echo "FAIL: manifest threads"; exit 1; }
+# Tiled products follow OpenBLAS's kernel family (its AVX-512 ones), and the manifest says which ran.
+want=false
+"$FAITH_BIN" version | grep -q -i -E 'skylakex|cooperlake|sapphirerapids' && want=true
+grep -q "\"tiled_products\":[[:space:]]*$want" "$T/np1/manifest.json" || { echo "FAIL: manifest tiled_products not $want"; exit 1; }
+if [ "$want" = true ]; then
+    OPENBLAS_CORETYPE=Haswell faith_mpirun -np 1 "$FAITH_BIN" run "$T/cfg.json" --output "$T/hsw" --threads 1 --quiet
+    grep -q '"tiled_products":[[:space:]]*false' "$T/hsw/manifest.json" || { echo "FAIL: Haswell kernels tiled"; exit 1; }
+    grep -q 'Haswell' "$T/hsw/manifest.json" || { echo "FAIL: manifest lacks the Haswell kernel family"; exit 1; }
+fi
 # Batched products: other bits than per-sequence ones, but again the same for any ranks and threads.
 sed 's/^{/{"products": "batched",/' "$T/cfg.json" >"$T/cfg_b.json"
 faith_mpirun -np 1 "$FAITH_BIN" run "$T/cfg_b.json" --output "$T/b1" --threads 1 --quiet

@@ -88,53 +88,92 @@ static void test_linear(void **s)
     free(dx2); free(dx); free(dw); free(db); free(c.x); free(c.w); free(c.b); free(c.out); free(c.wt);
 }
 
-/* The transposed-weight forward, at the lengths and shapes the engine sees, per sequence and
- * batched, with and without bias: its values are the (OUT, IN) forward's against a float64 sum
- * (the bits may differ: OpenBLAS's AVX-512 kernels sum the layouts in different orders), and per
- * sequence a sequence's rows have the bits of the same sequence computed alone. */
+/* The forward from the weight copy (transposed, or in panels for tiled products) and the input
+ * gradient (whole or tiled), at the lengths and shapes the engine sees, per sequence and batched,
+ * with and without bias: values against float64 sums (bits may differ between layouts: OpenBLAS's
+ * AVX-512 kernels sum them in different orders), and per sequence a sequence's rows have the bits
+ * of the same sequence computed alone. Shapes cover 16-row tiles (IN 64..512), 8-row ones (1024),
+ * none (2000: the copy stays transposed), outputs that are not a multiple of the 64-column tile,
+ * and lengths with partial row tiles. Tiled products are exercised whatever this machine's BLAS:
+ * only their speed depends on it. */
 static void test_linear_transposed(void **s)
 {
     (void)s;
-    const int shapes[][2] = {{64, 192}, {128, 512}, {512, 128}, {96, 96}, {40, 2}};
-    const int lens[] = {1, 5, 13, 16, 32, 40};
+    const int shapes[][2] = {{64, 192}, {128, 512}, {512, 128}, {96, 96}, {40, 2}, {1024, 70}, {2000, 3}};
+    const int lens[] = {1, 5, 13, 17, 32, 40};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         int IN = shapes[k][0], OUT = shapes[k][1], B = 6, T = 40;
         float *x = randv((size_t)B * T * IN, 1), *w = randv((size_t)OUT * IN, 0.3), *b = randv((size_t)OUT, 0.3);
+        float *dy = randv((size_t)B * T * OUT, 1), *dx = malloc(sizeof(float) * B * T * IN);
         float *wt = malloc(sizeof(float) * OUT * IN), *o1 = malloc(sizeof(float) * B * T * OUT),
-              *o2 = malloc(sizeof(float) * B * T * OUT), *alone = malloc(sizeof(float) * T * OUT);
-        for (int o = 0; o < OUT; o++)
-            for (int i = 0; i < IN; i++) wt[(size_t)i * OUT + o] = w[(size_t)o * IN + i];
+              *o2 = malloc(sizeof(float) * B * T * OUT), *alone = malloc(sizeof(float) * T * (OUT > IN ? OUT : IN));
         int32_t len[6];
         memcpy(len, lens, sizeof len);
-        for (int per = 0; per < 2; per++)
-            for (int bias = 0; bias < 2; bias++) {
-                faith_rows r = {B, T, len, per};
-                faith_linear_forward(o1, x, w, bias ? b : NULL, &r, IN, OUT);
-                faith_linear_forward_t(o2, x, w, wt, bias ? b : NULL, &r, IN, OUT);
-                for (int q = 0; q < B; q++)
-                    for (int t = 0; t < len[q]; t++)
-                        for (int o = 0; o < OUT; o++) {
+        for (int tiles = 0; tiles < 2; tiles++) {
+            faith_linear_copy(wt, w, IN, OUT, tiles);
+            for (int per = 0; per < 2; per++)
+                for (int bias = 0; bias < 2; bias++) {
+                    faith_rows r = {B, T, len, per, tiles};
+                    faith_linear_forward(o1, x, w, bias ? b : NULL, &r, IN, OUT);
+                    faith_linear_forward_t(o2, x, w, wt, bias ? b : NULL, &r, IN, OUT);
+                    if (bias) faith_linear_backward(dx, NULL, NULL, dy, x, w, &r, IN, OUT, 0);
+                    for (int q = 0; q < B; q++)
+                        for (int t = 0; t < len[q]; t++) {
                             size_t row = (size_t)q * T + t;
-                            double want = bias ? b[o] : 0.0, mag = fabs(want);
-                            for (int i = 0; i < IN; i++) {
-                                double term = (double)x[row * IN + i] * w[(size_t)o * IN + i];
-                                want += term, mag += fabs(term);
+                            for (int o = 0; o < OUT; o++) {
+                                double want = bias ? b[o] : 0.0, mag = fabs(want);
+                                for (int i = 0; i < IN; i++) {
+                                    double term = (double)x[row * IN + i] * w[(size_t)o * IN + i];
+                                    want += term, mag += fabs(term);
+                                }
+                                double e1 = fabs(o1[row * OUT + o] - want), e2 = fabs(o2[row * OUT + o] - want);
+                                if (e1 > 1e-5 * mag || e2 > 1e-5 * mag)
+                                    fail_msg("IN %d OUT %d tiles %d per_seq %d bias %d: row %zu output %d is %g / %g, "
+                                             "want %g", IN, OUT, tiles, per, bias, row, o, o1[row * OUT + o],
+                                             o2[row * OUT + o], want);
                             }
-                            double e1 = fabs(o1[row * OUT + o] - want), e2 = fabs(o2[row * OUT + o] - want);
-                            if (e1 > 1e-5 * mag || e2 > 1e-5 * mag)
-                                fail_msg("IN %d OUT %d per_seq %d bias %d: row %zu output %d is %g / %g, want %g", IN,
-                                         OUT, per, bias, row, o, o1[row * OUT + o], o2[row * OUT + o], want);
+                            if (!bias) continue;
+                            for (int i = 0; i < IN; i++) {
+                                double want = 0, mag = 0;
+                                for (int o = 0; o < OUT; o++) {
+                                    double term = (double)dy[row * OUT + o] * w[(size_t)o * IN + i];
+                                    want += term, mag += fabs(term);
+                                }
+                                if (fabs(dx[row * IN + i] - want) > 1e-5 * mag)
+                                    fail_msg("IN %d OUT %d tiles %d per_seq %d: input gradient row %zu [%d] is %g, "
+                                             "want %g", IN, OUT, tiles, per, row, i, dx[row * IN + i], want);
+                            }
                         }
-                if (!per) continue;
-                for (int q = 0; q < B; q++) {
-                    faith_rows one = {1, len[q], NULL, 1};
-                    faith_linear_forward_t(alone, x + (size_t)q * T * IN, w, wt, bias ? b : NULL, &one, IN, OUT);
-                    if (memcmp(alone, o2 + (size_t)q * T * OUT, sizeof(float) * (size_t)len[q] * OUT) != 0)
-                        fail_msg("IN %d OUT %d bias %d: sequence %d has other bits alone", IN, OUT, bias, q);
+                    if (!per) continue;
+                    for (int q = 0; q < B; q++) {
+                        faith_rows one = {1, len[q], NULL, 1, tiles};
+                        faith_linear_forward_t(alone, x + (size_t)q * T * IN, w, wt, bias ? b : NULL, &one, IN, OUT);
+                        if (memcmp(alone, o2 + (size_t)q * T * OUT, sizeof(float) * (size_t)len[q] * OUT) != 0)
+                            fail_msg("IN %d OUT %d tiles %d bias %d: sequence %d has other bits alone", IN, OUT, tiles,
+                                     bias, q);
+                        if (!bias) continue;
+                        faith_linear_backward(alone, NULL, NULL, dy + (size_t)q * T * OUT, x + (size_t)q * T * IN, w,
+                                              &one, IN, OUT, 0);
+                        if (memcmp(alone, dx + (size_t)q * T * IN, sizeof(float) * (size_t)len[q] * IN) != 0)
+                            fail_msg("IN %d OUT %d tiles %d: sequence %d has other input-gradient bits alone", IN,
+                                     OUT, tiles, q);
+                    }
                 }
-            }
-        free(x); free(w); free(b); free(wt); free(o1); free(o2); free(alone);
+        }
+        free(x); free(w); free(b); free(dy); free(dx); free(wt); free(o1); free(o2); free(alone);
     }
+}
+
+/* Tile heights follow OpenBLAS's small-kernel limit: 16 x 64 x K <= 10^6 or else 8 x 64 x K. */
+static void test_tile_rows(void **s)
+{
+    (void)s;
+    assert_int_equal(faith_linear_tile_rows(64), 16);
+    assert_int_equal(faith_linear_tile_rows(976), 16);
+    assert_int_equal(faith_linear_tile_rows(977), 8);
+    assert_int_equal(faith_linear_tile_rows(1953), 8);
+    assert_int_equal(faith_linear_tile_rows(1954), 0);
+    assert_int_equal(faith_linear_tile_rows(3072), 0);
 }
 
 /* One-row products (the first-token layer, the head, one-token sequences) take the matrix-vector
@@ -155,7 +194,7 @@ static void test_linear_one_row(void **s)
             for (int i = 0; i < IN; i++) wt[(size_t)i * OUT + r] = w[(size_t)r * IN + i];
         for (int mode = 0; mode < 4; mode++) {
             int per = mode & 1, use_t = mode >> 1;
-            faith_rows rows = {B, 1, NULL, per};
+            faith_rows rows = {B, 1, NULL, per, 0};
             if (use_t) faith_linear_forward_t(o, x, w, wt, b, &rows, IN, OUT);
             else faith_linear_forward(o, x, w, b, &rows, IN, OUT);
             for (int r = 0; r < B; r++) {
@@ -170,7 +209,7 @@ static void test_linear_one_row(void **s)
                                  o[(size_t)r * OUT + j], ref);
                 }
                 if (!per) continue; /* batched: one product over the B rows, other bits */
-                faith_rows one = {1, 1, NULL, 1};
+                faith_rows one = {1, 1, NULL, 1, 0};
                 faith_linear_forward(o1, x + (size_t)r * IN, w, b, &one, IN, OUT);
                 if (memcmp(o1, o + (size_t)r * OUT, sizeof(float) * OUT))
                     fail_msg("IN %d OUT %d mode %d: row %d differs from the row alone", IN, OUT, mode, r);
@@ -543,6 +582,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_linear_transposed),
+        cmocka_unit_test(test_tile_rows),
         cmocka_unit_test(test_linear_one_row),
         cmocka_unit_test(test_vexp),
         cmocka_unit_test(test_gelu_accuracy),

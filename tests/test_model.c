@@ -230,9 +230,10 @@ static void make_batch(faith_arch arch, int32_t *ids, int32_t *types)
     if (arch == FAITH_ARCH_ROBERTA) ids[1 * TT + 4] = 1; /* a pad id inside a sequence: HF's rule */
 }
 
-static void check_forward(faith_arch arch)
+static void check_forward_tiles(faith_arch arch, int tiles)
 {
     faith_model *m = small_model(arch, 11);
+    faith_model_set_tiles(m, tiles);
     int32_t ids[TB * TT], types[TB * TT];
     make_batch(arch, ids, types);
     faith_batch b = {TB, TT, ids, types, LEN, NULL};
@@ -278,6 +279,13 @@ static void check_forward(faith_arch arch)
     assert_true(spread > 0.1); /* the logits are not all alike: the comparison means something */
     free(r.p);
     faith_model_free(m);
+}
+
+/* Both product layouts: tiled (panels, small tiles) and whole products. */
+static void check_forward(faith_arch arch)
+{
+    check_forward_tiles(arch, 0);
+    check_forward_tiles(arch, 1);
 }
 
 static void test_forward_bert(void **s) { (void)s; check_forward(FAITH_ARCH_BERT); }
@@ -364,7 +372,8 @@ static void assert_seq_out_equal(const seq_out *a, const seq_out *b, const int32
 static void test_rows_bitwise_invariant(void **s)
 {
     (void)s;
-    for (int a = 0; a < 3; a++) {
+    for (int at = 0; at < 6; at++) {
+        int a = at % 3, tiles = at / 3; /* both product layouts */
         faith_model_config c = small_cfg((faith_arch)a);
         c.d_model = PC;
         c.d_ffn = 4 * PC;
@@ -373,6 +382,7 @@ static void test_rows_bitwise_invariant(void **s)
         faith_err err;
         assert_int_equal(faith_model_create_random(&c, 31 + a, &m, &err), 0);
         assert_int_equal(faith_model_products(m), FAITH_PRODUCTS_PER_SEQUENCE);
+        faith_model_set_tiles(m, tiles);
         int32_t ids[PB * 40], len[PB];
         faith_rng r;
         faith_rng_init(&r, 17, (uint64_t)a, "rows");
@@ -413,11 +423,12 @@ static void test_rows_bitwise_invariant(void **s)
             double dlog = faith_test_max_abs_diff(base->logits[i], other->logits[i], 3);
             double dgrad = faith_test_max_abs_diff(base->grad[i], other->grad[i], n) / fmax(g, 1e-12);
             if (dlog > 1e-5 || dgrad > 1e-4)
-                fail_msg("arch %d sequence %d: batched products differ by %g (logits), %g (relative grads)", a, i,
-                         dlog, dgrad);
+                fail_msg("arch %d tiles %d sequence %d: batched products differ by %g (logits), %g (relative grads)",
+                         a, tiles, i, dlog, dgrad);
             differ += memcmp(base->grad[i], other->grad[i], (size_t)len[i] * PC * sizeof(float)) != 0;
         }
-        print_message("arch %d: batched products changed the bits of %d of %d sequences\n", a, differ, PB);
+        print_message("arch %d tiles %d: batched products changed the bits of %d of %d sequences\n", a, tiles, differ,
+                      PB);
         free(base);
         free(other);
         faith_model_free(m);
@@ -517,9 +528,10 @@ static void random_dlogits(float *dl, int n, uint64_t seed)
 static int close_enough(double got, double want) { return fabs(got - want) <= 2e-3 * fabs(want) + 2e-4; }
 
 /* extra: 0 (the last layer for the first token only) or FAITH_FWD_EVERY_TOKEN. */
-static void check_embedding_grad(faith_arch arch, unsigned extra)
+static void check_embedding_grad(faith_arch arch, unsigned extra, int tiles)
 {
     faith_model *m = small_model(arch, 21);
+    faith_model_set_tiles(m, tiles);
     const faith_model_config *c = faith_model_cfg(m);
     int C = c->d_model;
     int32_t ids[TB * TT], types[TB * TT];
@@ -575,8 +587,10 @@ static void check_embedding_grad(faith_arch arch, unsigned extra)
 
 static void check_embedding_grads(faith_arch arch)
 {
-    check_embedding_grad(arch, 0);
-    check_embedding_grad(arch, FAITH_FWD_EVERY_TOKEN);
+    for (int tiles = 0; tiles < 2; tiles++) {
+        check_embedding_grad(arch, 0, tiles);
+        check_embedding_grad(arch, FAITH_FWD_EVERY_TOKEN, tiles);
+    }
 }
 static void test_embedding_grad_bert(void **s) { (void)s; check_embedding_grads(FAITH_ARCH_BERT); }
 static void test_embedding_grad_distilbert(void **s) { (void)s; check_embedding_grads(FAITH_ARCH_DISTILBERT); }
@@ -812,7 +826,7 @@ static void test_randomize_top(void **s)
     faith_model_free(m);
 }
 
-/* The forward's transposed copy of the weights follows params: after a write through a kept
+/* The forward's copy of the weights follows params: after a write through a kept
  * pointer plus faith_model_params_changed, and after randomize_top, logits are bit for bit those
  * of a fresh model holding the same params (a stale copy would give the old logits). */
 static void forward_logits(faith_model *m, float *logits)
