@@ -385,6 +385,7 @@ bad cli_bench_zero_seq "--seq" -- bench --model m --seq 0
 # (a small --seq: a huge one is the same bug, but allocates before failing)
 bad bench_seq_over_model "--seq 40 && 32" -- bench --model m --seq 40 --batch 1 --iters 1
 bad cli_bench_non_numeric "--batch" -- bench --model m --batch x
+bad cli_bench_tiles "--tiles 'sometimes': expected auto, on or off" -- bench --model m --tiles sometimes
 bad explain_unknown_explainer "saliency, grad_x_input" -- explain --model m --explainer nope --text hi
 bad explain_unknown_param "nosuch" -- explain --model m --explainer lime --text hi --param nosuch=1
 bad explain_param_typo "samples" -- explain --model m --explainer lime --text hi --param n_samples=3
