@@ -31,8 +31,9 @@ static inline faith_rows faith_rows_all(int N)
  * sgemm of M * N * K <= 10^6 on small-matrix kernels that read the operands in place, where a
  * larger one packs its whole weight first; on short sequences that packing is a third of a product.
  * A tiled product cuts a product of several rows into tiles of at most faith_linear_tile_rows(K) rows
- * by 64 output columns, each one such small sgemm: measured 100-115 GFLOP/s on one Zen 4 core for the
- * encoder's shapes at any row count, against 40-95 for one sgemm over the same rows (DESIGN.md).
+ * by 64 output columns, each one such small sgemm: measured 90-116 GFLOP/s on one Zen 4 core for the
+ * encoder's shapes at any row count, against 40-100 for one sgemm over the same rows where that
+ * sgemm is too large for the small kernels (DESIGN.md).
  * The tiles depend only on the product's own rows and shape, so a sequence's bits still depend on
  * that sequence alone. faith_blas_small_kernels() says whether this BLAS has those kernels; other
  * families would pack every tile, so they run whole products. */
