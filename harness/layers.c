@@ -171,9 +171,9 @@ void faith_linear_forward_t(float *out, const float *inp, const float *w, const 
 }
 
 /* dinp (n, IN) = dout (n, OUT) @ w (+ beta dinp); one row as a matrix-vector product, as forward.
- * Tiles read w in place, in strided column blocks: within 7 % of panels at the small models'
- * shapes, and faster than one sgemm at BERT-base's, though panels would be faster still there (at
- * K = 768, 100-114 against 50-103 GFLOP/s) for the price of a second copy of the encoder. */
+ * Tiles read w in place, in strided column blocks: alone, within 7 % of panels at the small models'
+ * shapes and slower at BERT-base's, but a second copy in panels gained nothing in the engine
+ * (DESIGN.md). */
 static void input_grad(float *dinp, const float *dout, const float *w, int n, int IN, int OUT, float beta,
                        int tiles)
 {
