@@ -59,7 +59,8 @@ int faith_linear_tile_rows(int K)
 
 /* out (n, OUT) = a (n, K) @ b (K, OUT) + beta out in tiles. b is a plain row-major (K, OUT) matrix,
  * or with panels the layout of faith_linear_copy: column block j a contiguous (K, width) panel.
- * Columns are the outer loop, so every tile of rows after the first reads the block from cache. */
+ * Columns are the outer loop, so every tile of rows after the first reads the block from cache.
+ * Callers check tiles_fit(), so K has a tile height. */
 static void tiled(float *out, const float *a, const float *b, int panels, int n, int K, int OUT, float beta)
 {
     int mr = faith_linear_tile_rows(K);
