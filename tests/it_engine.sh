@@ -30,7 +30,23 @@ printf 'a good film\n' > "$T/d.txt"
 c=$("$FAITH_BIN" predict --model "$T/m" --data "$T/d.txt" --json)
 [ "$c" = "$a" ] || { echo "--data differs from --text"; exit 1; }
 
-"$FAITH_BIN" bench --model "$T/m" --seq 8 --batch 2 --iters 1 --threads 1 --json | grep -q '"fwd_seq_per_s"'
+# bench: every reported figure follows from the timings, the two peaks and the work per sequence.
+# That work, for this model (1 layer, C 16, F 32, 2 heads, 2 labels) at T 8 with the last layer
+# for the first token only: query, folded key/value, output and FFN products for one row
+# (8 C^2 + 4 C F), 4 NH T C of attention and the head 2 C (C + 2): 5696 flops forward; the
+# backward adds the products and twice the attention again: 12416 in all.
+j=$("$FAITH_BIN" bench --model "$T/m" --seq 8 --batch 2 --iters 1 --rounds 1 --threads 1 --json)
+jn() { echo "$j" | sed -n 's/.*"'"$1"'":\([-0-9.eE+]*\).*/\1/p'; }
+near() { awk -v a="$2" -v b="$3" -v w="$1" 'BEGIN { d = a - b; if (d < 0) d = -d;
+    if (!(b > 0) || d > 1e-9 * b) { print "bench " w ": " a " against " b; exit 1 } }'; }
+near "forward flops/seq" "$(awk -v g="$(jn fwd_gflops)" -v s="$(jn fwd_seq_per_s)" 'BEGIN { printf "%.17g\n", g * 1e9 / s }')" 5696
+near "fwd+bwd flops/seq" "$(awk -v g="$(jn fwdbwd_gflops)" -v s="$(jn fwdbwd_seq_per_s)" 'BEGIN { printf "%.17g\n", g * 1e9 / s }')" 12416
+fp=$(jn fma_peak_gflops)
+near "share of FMA peak" "$(jn fwd_pct_fma_peak)" "$(awk -v g="$(jn fwd_gflops)" -v p="$fp" 'BEGIN { printf "%.17g\n", 100 * g / p }')"
+near "share of sgemm peak" "$(jn fwdbwd_pct_peak)" \
+    "$(awk -v g="$(jn fwdbwd_gflops)" -v p="$(jn sgemm_peak_gflops)" 'BEGIN { printf "%.17g\n", 100 * g / p }')"
+near "seq/s at FMA peak" "$(jn fwd_seq_per_s_at_fma_peak)" "$(awk -v p="$fp" 'BEGIN { printf "%.17g\n", p * 1e9 / 5696 }')"
+near "fwd+bwd seq/s at FMA peak" "$(jn fwdbwd_seq_per_s_at_fma_peak)" "$(awk -v p="$fp" 'BEGIN { printf "%.17g\n", p * 1e9 / 12416 }')"
 
 fails() { # command must fail with one line on stderr containing $1
     local want=$1; shift
