@@ -171,23 +171,39 @@ void faith_linear_forward_t(float *out, const float *inp, const float *w, const 
     linear_forward(out, inp, w, wt, bias, r, IN, OUT);
 }
 
+void faith_linear_copy_cols(float *wc, const float *w, int IN, int OUT)
+{
+    for (int c0 = 0; c0 < IN; c0 += FAITH_TILE_COLS) {
+        int cw = IN - c0 < FAITH_TILE_COLS ? IN - c0 : FAITH_TILE_COLS;
+        float *dst = wc + (size_t)c0 * OUT;
+        for (int o = 0; o < OUT; o++) memcpy(dst + (size_t)o * cw, w + (size_t)o * IN + c0, sizeof(float) * (size_t)cw);
+    }
+}
+
 /* dinp (n, IN) = dout (n, OUT) @ w (+ beta dinp); one row as a matrix-vector product, as forward.
- * Tiles read w in place, in strided column blocks: alone, within 7 % of panels at the small models'
- * shapes and slower at BERT-base's, but a second copy in panels gained nothing in the engine
- * (DESIGN.md). */
-static void input_grad(float *dinp, const float *dout, const float *w, int n, int IN, int OUT, float beta,
-                       int tiles)
+ * Tiles read the column panels wc when given, else w's strided column blocks in place: as fast from
+ * cache, but a quarter slower once the weights no longer fit in it (DESIGN.md). Either way a tile
+ * is the same small sgemm over the same values, whose sums do not depend on the stride. */
+static void input_grad(float *dinp, const float *dout, const float *w, const float *wc, int n, int IN, int OUT,
+                       float beta, int tiles)
 {
     if (n == 1)
         cblas_sgemv(CblasRowMajor, CblasTrans, OUT, IN, 1.0f, w, IN, dout, 1, beta, dinp, 1);
     else if (tiles_fit(tiles, OUT))
-        tiled(dinp, dout, w, 0, n, OUT, IN, beta);
+        tiled(dinp, dout, wc ? wc : w, wc != NULL, n, OUT, IN, beta);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, IN, OUT, 1.0f, dout, OUT, w, IN, beta, dinp, IN);
 }
 
 void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                            const float *w, const faith_rows *r, int IN, int OUT, int accumulate)
+{
+    faith_linear_backward_t(dinp, dw, dbias, dout, inp, w, NULL, r, IN, OUT, accumulate);
+}
+
+void faith_linear_backward_t(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                             const float *w, const float *wc, const faith_rows *r, int IN, int OUT,
+                             int accumulate)
 {
     int N = r->B * r->T;
     float beta = accumulate ? 1.0f : 0.0f;
@@ -196,14 +212,14 @@ void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *do
             size_t o;
             int n;
             group_rows(r, g, &o, &n);
-            input_grad(dinp + o * IN, dout + o * OUT, w, n, IN, OUT, beta, r->tiles);
+            input_grad(dinp + o * IN, dout + o * OUT, w, wc, n, IN, OUT, beta, r->tiles);
         });
     }
     if (dinp && r->per_seq) {
         PAR_FOR_DYNAMIC(1, int, b, r->B, {
             int L = rows_valid(r, b);
             float *d = dinp + (size_t)b * r->T * IN;
-            input_grad(d, dout + (size_t)b * r->T * OUT, w, L, IN, OUT, beta, r->tiles);
+            input_grad(d, dout + (size_t)b * r->T * OUT, w, wc, L, IN, OUT, beta, r->tiles);
             if (L < r->T && !accumulate) memset(d + (size_t)L * IN, 0, sizeof(float) * (size_t)(r->T - L) * IN);
         });
     }

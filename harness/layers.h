@@ -61,6 +61,16 @@ void faith_linear_copy(float *wt, const float *w, int IN, int OUT, int tiles);
  * dw (OUT, IN) += dout^T @ inp and dbias (OUT) += column sums of dout (NULL to skip). */
 void faith_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                            const float *w, const faith_rows *rows, int IN, int OUT, int accumulate);
+/* The same, the tiled input gradient (rows->tiles and faith_linear_tile_rows(OUT) > 0) reading wc,
+ * w's columns in panels made by faith_linear_copy_cols, instead of strided column blocks of w: the
+ * same tiles over the same values, so the same bits, but compact blocks, which stay fast when the
+ * weights come from memory rather than cache (DESIGN.md). wc may be NULL: w is read. */
+void faith_linear_backward_t(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                             const float *w, const float *wc, const faith_rows *rows, int IN, int OUT,
+                             int accumulate);
+/* Write into wc (OUT * IN floats) the column panels of w (OUT, IN): for each block of 64 columns
+ * (fewer in the last), the (OUT, 64) block of w, contiguous. */
+void faith_linear_copy_cols(float *wc, const float *w, int IN, int OUT);
 
 /* GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2)), computed in gelu.c. */
 float faith_gelu(float x);

@@ -204,7 +204,7 @@ int faith_model_layout(const faith_model_config *cfg, faith_model **out, faith_e
 void faith_model_alloc_params(faith_model *m)
 {
     if (!m->params) m->params = faith_xcalloc(m->n_params, sizeof(float));
-    m->wt_stale = 1;
+    m->wt_stale = m->wc_stale = 1;
 }
 
 int faith_model_alloc(const faith_model_config *cfg, faith_model **out, faith_err *err)
@@ -247,7 +247,7 @@ void faith_model_randomize_top(faith_model *m, int n_layers, uint64_t seed)
 {
     int first = m->cfg.n_layers - n_layers;
     m->serial = ++last_serial;
-    m->wt_stale = 1;
+    m->wt_stale = m->wc_stale = 1;
     for (size_t i = 0; i < m->n_views; i++) {
         const faith_param_view *v = &m->views[i];
         if (!v->is_encoder || (v->layer >= 0 && v->layer >= first)) init_view(m, i, seed);
@@ -263,6 +263,7 @@ void faith_model_free(faith_model *m)
     free(m->la);
     free(m->params);
     free(m->wt);
+    free(m->wc);
     free(m->grads);
     free(m->ws);
     free(m->ibuf);
@@ -281,14 +282,14 @@ uint64_t faith_model_serial(const faith_model *m) { return m->serial; }
 float *faith_model_params(faith_model *m, size_t *n)
 {
     if (n) *n = m->n_params;
-    m->wt_stale = 1; /* the caller may write through the pointer before the next forward */
+    m->wt_stale = m->wc_stale = 1; /* the caller may write through the pointer before the next forward */
     return m->params;
 }
 
 void faith_model_params_changed(faith_model *m)
 {
     m->serial = ++last_serial;
-    m->wt_stale = 1;
+    m->wt_stale = m->wc_stale = 1;
 }
 
 size_t faith_model_param_count(const faith_model *m) { return m->n_views; }
@@ -324,7 +325,7 @@ void faith_model_set_products(faith_model *m, faith_products p) { m->batched = p
 
 void faith_model_set_tiles(faith_model *m, int on)
 {
-    if ((on != 0) != m->tiles) m->wt_stale = 1;
+    if ((on != 0) != m->tiles) m->wt_stale = m->wc_stale = 1;
     m->tiles = on != 0;
 }
 

@@ -6,6 +6,29 @@
 
 #define G(off) (m->grads ? m->grads + (off) : NULL)
 
+/* Rebuild the column panels if params may have changed since they were made; only matrices whose
+ * input gradient is tiled (faith_linear_tile_rows(OUT) > 0) are copied and read. */
+static void refresh_wc(faith_model *m)
+{
+    if (!m->tiles || (!m->wc_stale && m->wc)) return;
+    if (!m->wc) m->wc = faith_xmalloc(sizeof(float) * m->n_wt);
+    int C = m->cfg.d_model, F = m->cfg.d_ffn;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const layer_off *o = &m->lo[l];
+        if (faith_linear_tile_rows(3 * C)) faith_linear_copy_cols(m->wc + o->tqkv, m->params + o->wqkv, C, 3 * C);
+        if (faith_linear_tile_rows(C)) faith_linear_copy_cols(m->wc + o->to, m->params + o->wo, C, C);
+        if (faith_linear_tile_rows(F)) faith_linear_copy_cols(m->wc + o->t1, m->params + o->w1, C, F);
+        if (faith_linear_tile_rows(C)) faith_linear_copy_cols(m->wc + o->t2, m->params + o->w2, F, C);
+    }
+    m->wc_stale = 0;
+}
+
+/* The column panels of the matrix at wt offset t with OUT outputs, or NULL where they are not made. */
+static const float *wc_at(const faith_model *m, size_t t, int OUT)
+{
+    return m->tiles && faith_linear_tile_rows(OUT) ? m->wc + t : NULL;
+}
+
 /* Head backward: fills dA (N, C) with the gradient wrt the last layer's output (token 0 rows only). */
 static void head_backward(faith_model *m, const float *dlogits)
 {
@@ -48,10 +71,10 @@ static void layer_tail_backward(faith_model *m, int l, int N, const faith_rows *
         drop_rows(m, m->dC, N, rows, p_hidden(m), drop_key(m, l, "ffnout"));
         dy = m->dC;
     }
-    faith_linear_backward(m->dF, G(o->w2), G(o->b2), dy, a->act, P + o->w2, rows, F, C, 0);
+    faith_linear_backward_t(m->dF, G(o->w2), G(o->b2), dy, a->act, P + o->w2, wc_at(m, o->t2, C), rows, F, C, 0);
     faith_gelu_backward(m->dF, m->dF, a->pre, (size_t)N * F);
     /* dB becomes d h1: the residual path plus the FFN input path. */
-    faith_linear_backward(m->dB, G(o->w1), G(o->b1), m->dF, a->h1, P + o->w1, rows, C, F, 1);
+    faith_linear_backward_t(m->dB, G(o->w1), G(o->b1), m->dF, a->h1, P + o->w1, wc_at(m, o->t1, F), rows, C, F, 1);
     /* h1 = LN1(x + Wo ctx + bo) */
     faith_layernorm_backward(m->dA, G(o->ln1g), G(o->ln1b), m->dB, a->res1, a->m1, a->r1, P + o->ln1g, N, C);
     dy = m->dA;
@@ -60,7 +83,7 @@ static void layer_tail_backward(faith_model *m, int l, int N, const faith_rows *
         drop_rows(m, m->dC, N, rows, p_hidden(m), drop_key(m, l, "attout"));
         dy = m->dC;
     }
-    faith_linear_backward(m->dB, G(o->wo), G(o->bo), dy, a->ctx, P + o->wo, rows, C, C, 0);
+    faith_linear_backward_t(m->dB, G(o->wo), G(o->bo), dy, a->ctx, P + o->wo, wc_at(m, o->to, C), rows, C, C, 0);
 }
 
 /* Backward of layer_first_forward: dA holds d out (B, C) on entry and d in (B, T, C) on return. */
@@ -110,7 +133,8 @@ static void layer_backward(faith_model *m, int l)
         faith_dropout_apply(a->datt, (size_t)B * NH * T * T, c->attn_dropout, drop_key(m, l, "att"));
     faith_attention_probs_backward(m->dqkv, a->datt, a->att, a->qkv, m->dS, m->len, B, T, C, NH);
     /* d in = residual (dA) + QKV input path */
-    faith_linear_backward(m->dA, G(o->wqkv), G(o->bqkv), m->dqkv, a->in, P + o->wqkv, &rows, C, 3 * C, 1);
+    faith_linear_backward_t(m->dA, G(o->wqkv), G(o->bqkv), m->dqkv, a->in, P + o->wqkv, wc_at(m, o->tqkv, 3 * C),
+                            &rows, C, 3 * C, 1);
 }
 
 static void embed_backward(faith_model *m, float *d_word_embeds)
@@ -151,6 +175,7 @@ int faith_model_backward(faith_model *m, const float *dlogits, float *d_word_emb
                              "model backward: the encoder is frozen, so there is no gradient for the embeddings");
     head_backward(m, dlogits);
     if (m->frozen) return FAITH_OK; /* nothing below the head is trained or asked for */
+    refresh_wc(m);
     int L = m->cfg.n_layers;
     for (int l = L - 1; l >= 0; l--) {
         if (m->first_only && l == L - 1) layer_first_backward(m, l);

@@ -59,6 +59,11 @@ struct faith_model {
     float *wt;
     size_t n_wt;
     int wt_stale;
+    /* With tiled products, the same matrices' columns in panels for the input gradients
+     * (faith_linear_copy_cols), at wt's offsets: made by the first backward after params may have
+     * changed (wc_stale), so forward-only work never pays for it. */
+    float *wc;
+    int wc_stale;
     uint64_t serial; /* faith_model_serial() */
     int frozen;  /* backward stops at the classification head */
 };

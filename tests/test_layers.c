@@ -89,7 +89,8 @@ static void test_linear(void **s)
 }
 
 /* The forward from the weight copy (transposed, or in panels for tiled products) and the input
- * gradient (whole or tiled), at the lengths and shapes the engine sees, per sequence and batched,
+ * gradient (whole or tiled; from w or from its column panels, bit for bit the same), at the lengths
+ * and shapes the engine sees, per sequence and batched,
  * with and without bias: values against float64 sums (bits may differ between layouts: OpenBLAS's
  * AVX-512 kernels sum them in different orders), and per sequence a sequence's rows have the bits
  * of the same sequence computed alone. Shapes cover 16-row tiles (IN 64..512), 8-row ones (1024),
@@ -105,6 +106,14 @@ static void test_linear_transposed(void **s)
         int IN = shapes[k][0], OUT = shapes[k][1], B = 6, T = 40;
         float *x = randv((size_t)B * T * IN, 1), *w = randv((size_t)OUT * IN, 0.3), *b = randv((size_t)OUT, 0.3);
         float *dy = randv((size_t)B * T * OUT, 1), *dx = malloc(sizeof(float) * B * T * IN);
+        float *wc = malloc(sizeof(float) * OUT * IN), *dxc = malloc(sizeof(float) * B * T * IN),
+              *dxa = malloc(sizeof(float) * B * T * IN);
+        faith_linear_copy_cols(wc, w, IN, OUT);
+        for (int o = 0; o < OUT; o++) /* column panels: each 64 columns of w (fewer last) an (OUT, cw) block */
+            for (int i = 0; i < IN; i++) {
+                int c0 = i - i % 64, cw = IN - c0 < 64 ? IN - c0 : 64;
+                assert_true(wc[(size_t)c0 * OUT + (size_t)o * cw + (size_t)(i - c0)] == w[(size_t)o * IN + i]);
+            }
         float *wt = malloc(sizeof(float) * OUT * IN), *o1 = malloc(sizeof(float) * B * T * OUT),
               *o2 = malloc(sizeof(float) * B * T * OUT), *alone = malloc(sizeof(float) * T * (OUT > IN ? OUT : IN));
         int32_t len[6];
@@ -116,7 +125,21 @@ static void test_linear_transposed(void **s)
                     faith_rows r = {B, T, len, per, tiles};
                     faith_linear_forward(o1, x, w, bias ? b : NULL, &r, IN, OUT);
                     faith_linear_forward_t(o2, x, w, wt, bias ? b : NULL, &r, IN, OUT);
-                    if (bias) faith_linear_backward(dx, NULL, NULL, dy, x, w, &r, IN, OUT, 0);
+                    if (bias) {
+                        /* The input gradient from column panels: the same tiles, so the same bits as
+                         * from w's strided blocks, overwriting and accumulating. */
+                        faith_linear_backward(dx, NULL, NULL, dy, x, w, &r, IN, OUT, 0);
+                        faith_linear_backward_t(dxc, NULL, NULL, dy, x, w, wc, &r, IN, OUT, 0);
+                        if (memcmp(dx, dxc, sizeof(float) * B * T * IN) != 0)
+                            fail_msg("IN %d OUT %d tiles %d per_seq %d: column panels change the input gradient's "
+                                     "bits", IN, OUT, tiles, per);
+                        memcpy(dxa, dx, sizeof(float) * B * T * IN);
+                        faith_linear_backward(dxa, NULL, NULL, dy, x, w, &r, IN, OUT, 1);
+                        faith_linear_backward_t(dxc, NULL, NULL, dy, x, w, wc, &r, IN, OUT, 1);
+                        if (memcmp(dxa, dxc, sizeof(float) * B * T * IN) != 0)
+                            fail_msg("IN %d OUT %d tiles %d per_seq %d: column panels change the accumulated input "
+                                     "gradient's bits", IN, OUT, tiles, per);
+                    }
                     for (int q = 0; q < B; q++)
                         for (int t = 0; t < len[q]; t++) {
                             size_t row = (size_t)q * T + t;
@@ -161,6 +184,7 @@ static void test_linear_transposed(void **s)
                 }
         }
         free(x); free(w); free(b); free(dy); free(dx); free(wt); free(o1); free(o2); free(alone);
+        free(wc); free(dxc); free(dxa);
     }
 }
 

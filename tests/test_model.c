@@ -826,27 +826,35 @@ static void test_randomize_top(void **s)
     faith_model_free(m);
 }
 
-/* The forward's copy of the weights follows params: after a write through a kept
- * pointer plus faith_model_params_changed, and after randomize_top, logits are bit for bit those
- * of a fresh model holding the same params (a stale copy would give the old logits). */
-static void forward_logits(faith_model *m, float *logits)
+/* The weight copies follow params: after a write through a kept pointer plus
+ * faith_model_params_changed, and after randomize_top, logits and the word-embedding gradients are
+ * bit for bit those of a fresh model holding the same params (a stale copy would give the old
+ * values). Tiles are on, so the backward reads its column panels, made by the first backward. */
+static void forward_backward(faith_model *m, float *logits, float *dwe)
 {
     int32_t ids[2 * 9] = {2, 9, 14, 3, 7, 22, 5, 11, 8, 2, 30, 6, 17, 4, 9, 0, 0, 0}, len[2] = {9, 6};
     faith_batch b = {2, 9, ids, NULL, len, NULL};
     faith_err err;
-    assert_int_equal(faith_model_forward(m, &b, 0, logits, &err), 0);
+    float dl[2 * FAITH_MAX_CLASSES] = {0};
+    dl[0] = dl[faith_model_cfg(m)->n_classes] = 1.0f;
+    faith_model_set_tiles(m, 1);
+    assert_int_equal(faith_model_forward(m, &b, FAITH_FWD_KEEP_ACTS, logits, &err), 0);
+    assert_int_equal(faith_model_backward(m, dl, dwe, &err), 0);
 }
 
-/* p, n: m's params, taken once (faith_model_params would itself mark the copy stale). */
-static void assert_like_fresh_copy(faith_model *m, const float *p, size_t n, const float *logits)
+/* p, n: m's params, taken once (faith_model_params would itself mark the copies stale). */
+static void assert_like_fresh_copy(faith_model *m, const float *p, size_t n, const float *logits, const float *dwe)
 {
     faith_model *m2;
     faith_err err;
     assert_int_equal(faith_model_create_random(faith_model_cfg(m), 1, &m2, &err), 0);
     memcpy(faith_model_params(m2, NULL), p, sizeof(float) * n);
-    float l2[2 * FAITH_MAX_CLASSES];
-    forward_logits(m2, l2);
+    size_t nd = (size_t)2 * 9 * faith_model_cfg(m)->d_model;
+    float l2[2 * FAITH_MAX_CLASSES], *d2 = malloc(sizeof(float) * nd);
+    forward_backward(m2, l2, d2);
     assert_memory_equal(logits, l2, sizeof(float) * 2 * faith_model_cfg(m)->n_classes);
+    assert_memory_equal(dwe, d2, sizeof(float) * nd);
+    free(d2);
     faith_model_free(m2);
 }
 
@@ -855,12 +863,13 @@ static void test_params_changed(void **s)
     (void)s;
     for (int a = 0; a < 3; a++) {
         faith_model *m = small_model((faith_arch)a, 71);
-        size_t n;
+        size_t n, nd = (size_t)2 * 9 * faith_model_cfg(m)->d_model;
         float *p = faith_model_params(m, &n);
         float l0[2 * FAITH_MAX_CLASSES], l1[2 * FAITH_MAX_CLASSES];
+        float *d0 = malloc(sizeof(float) * nd), *d1 = malloc(sizeof(float) * nd);
         int K = faith_model_cfg(m)->n_classes;
-        forward_logits(m, l0);
-        assert_like_fresh_copy(m, p, n, l0);
+        forward_backward(m, l0, d0);
+        assert_like_fresh_copy(m, p, n, l0, d0);
         uint64_t serial = faith_model_serial(m);
         for (size_t i = 0; i < faith_model_param_count(m); i++) { /* every encoder matrix of layer 0 */
             const faith_param_view *v = faith_model_param_at(m, i);
@@ -869,12 +878,15 @@ static void test_params_changed(void **s)
         }
         faith_model_params_changed(m);
         assert_true(faith_model_serial(m) != serial);
-        forward_logits(m, l1);
+        forward_backward(m, l1, d1);
         assert_true(faith_test_max_abs_diff(l0, l1, 2 * K) > 1e-3);
-        assert_like_fresh_copy(m, p, n, l1);
+        assert_true(faith_test_max_abs_diff(d0, d1, nd) > 1e-4);
+        assert_like_fresh_copy(m, p, n, l1, d1);
         faith_model_randomize_top(m, 1, 9);
-        forward_logits(m, l1);
-        assert_like_fresh_copy(m, p, n, l1);
+        forward_backward(m, l1, d1);
+        assert_like_fresh_copy(m, p, n, l1, d1);
+        free(d0);
+        free(d1);
         faith_model_free(m);
     }
 }
