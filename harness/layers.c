@@ -58,7 +58,8 @@ int faith_linear_tile_rows(int K)
 }
 
 /* out (n, OUT) = a (n, K) @ b (K, OUT) + beta out in tiles. b is a plain row-major (K, OUT) matrix,
- * or with panels the layout of faith_linear_copy: column block j a contiguous (K, width) panel.
+ * or with panels column block j is a contiguous (K, width) panel at b + j * K (the layouts of
+ * faith_linear_copy for the forward and faith_linear_copy_cols for the input gradient).
  * Columns are the outer loop, so every tile of rows after the first reads the block from cache.
  * Callers check tiles_fit(), so K has a tile height. */
 static void tiled(float *out, const float *a, const float *b, int panels, int n, int K, int OUT, float beta)
