@@ -43,33 +43,24 @@ const char *faith_fma_name(int isa)
     A[6] = FMA(A[6], vb, vc), A[7] = FMA(A[7], vb, vc), A[8] = FMA(A[8], vb, vc),                     \
     A[9] = FMA(A[9], vb, vc), A[10] = FMA(A[10], vb, vc), A[11] = FMA(A[11], vb, vc)
 
-__attribute__((target("avx512f"), noinline)) static double run_avx512(long iters, float b, float c)
-{
-    __m512 a[CHAINS], vb = _mm512_set1_ps(b), vc = _mm512_set1_ps(c);
-    for (int k = 0; k < CHAINS; k++) a[k] = _mm512_setzero_ps();
-    for (long i = 0; i < iters; i++) STEP(a, _mm512_fmadd_ps);
-    double s = 0;
-    for (int k = 0; k < CHAINS; k++) {
-        float l[16];
-        _mm512_storeu_ps(l, a[k]);
-        for (int j = 0; j < 16; j++) s += l[j];
+/* One version per vector width, the same loop: chains of FMAs, then every lane summed. */
+#define RUN_VECTOR(NAME, TARGET, VEC, LANES, SET1, FMA, STORE)                                        \
+    __attribute__((target(TARGET), noinline)) static double NAME(long iters, float b, float c)        \
+    {                                                                                                 \
+        VEC a[CHAINS], vb = SET1(b), vc = SET1(c);                                                    \
+        for (int k = 0; k < CHAINS; k++) a[k] = SET1(0.0f);                                           \
+        for (long i = 0; i < iters; i++) STEP(a, FMA);                                                \
+        double s = 0;                                                                                 \
+        for (int k = 0; k < CHAINS; k++) {                                                            \
+            float l[LANES];                                                                           \
+            STORE(l, a[k]);                                                                           \
+            for (int j = 0; j < LANES; j++) s += l[j];                                                \
+        }                                                                                             \
+        return s;                                                                                     \
     }
-    return s;
-}
 
-__attribute__((target("avx2,fma"), noinline)) static double run_avx2(long iters, float b, float c)
-{
-    __m256 a[CHAINS], vb = _mm256_set1_ps(b), vc = _mm256_set1_ps(c);
-    for (int k = 0; k < CHAINS; k++) a[k] = _mm256_setzero_ps();
-    for (long i = 0; i < iters; i++) STEP(a, _mm256_fmadd_ps);
-    double s = 0;
-    for (int k = 0; k < CHAINS; k++) {
-        float l[8];
-        _mm256_storeu_ps(l, a[k]);
-        for (int j = 0; j < 8; j++) s += l[j];
-    }
-    return s;
-}
+RUN_VECTOR(run_avx512, "avx512f", __m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps)
+RUN_VECTOR(run_avx2, "avx2,fma", __m256, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps)
 #endif
 
 /* Without FMA instructions: a multiply and an add per lane, on 8 lanes per chain the compiler can
