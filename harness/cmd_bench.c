@@ -339,6 +339,8 @@ static int run(faith_opt *o, int no, faith_err *err)
                 cJSON_AddNumberToObject(j, "torch_hf_fwdbwd_seq_per_s", tsb[1]);
                 cJSON_AddNumberToObject(j, "fwd_ratio_vs_torch_hf", sf / tsf[1]);
                 cJSON_AddNumberToObject(j, "fwdbwd_ratio_vs_torch_hf", sb / tsb[1]);
+                cJSON_AddNumberToObject(j, "fwd_ratio_bound_vs_torch", ff / tsf[0]);
+                cJSON_AddNumberToObject(j, "fwdbwd_ratio_bound_vs_torch", fb / tsb[0]);
                 cJSON_AddNumberToObject(j, "fwd_ratio_bound_vs_torch_hf", ff / tsf[1]);
                 cJSON_AddNumberToObject(j, "fwdbwd_ratio_bound_vs_torch_hf", fb / tsb[1]);
                 cJSON_AddNumberToObject(j, "torch_cores_used", cores_torch);
