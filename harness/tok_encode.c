@@ -6,9 +6,23 @@
 #include "tok_internal.h"
 #include "unicode.h"
 
-static int is_ascii_space(char c)
+/* The code point that ends at s[pos] (pos > 0; s is valid UTF-8). */
+static uint32_t cp_before(const char *s, size_t pos, size_t *start)
 {
-    return c == ' ' || (c >= 0x09 && c <= 0x0D);
+    size_t i = pos - 1;
+    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80) i--;
+    uint32_t cp = 0;
+    faith_utf8_decode((const unsigned char *)s + i, pos - i, &cp);
+    if (start) *start = i;
+    return cp;
+}
+
+static uint32_t cp_at(const char *s, size_t len, size_t pos, int *n)
+{
+    uint32_t cp = 0;
+    int k = faith_utf8_decode((const unsigned char *)s + pos, len - pos, &cp);
+    if (n) *n = k > 0 ? k : 1;
+    return cp;
 }
 
 static int model_encode(const faith_tokenizer *t, const char *s, size_t a, size_t b,
@@ -26,7 +40,7 @@ static int added_at(const faith_tokenizer *t, const char *s, size_t len, size_t 
     size_t best_len = 0;
     for (int k = 0; k < t->n_added; k++) {
         const char *c = t->added[k].content;
-        if (c[0] != s[pos]) continue;
+        if (c[0] != s[pos] || faith_tok_added_in_normalized(t, &t->added[k])) continue;
         size_t n = strlen(c);
         if (n > best_len && n <= len - pos && memcmp(s + pos, c, n) == 0) {
             best = k;
@@ -49,16 +63,28 @@ static int segment_pieces(const faith_tokenizer *t, const char *s, size_t len, f
             continue;
         }
         const faith_tok_added *a = &t->added[k];
-        size_t stop = pos;
-        if (a->lstrip)
-            while (stop > chunk && is_ascii_space(s[stop - 1])) stop--;
-        FAITH_TRY(model_encode(t, s, chunk, stop, p, err));
         size_t n = strlen(a->content);
+        /* A single_word token touching a word character is no match; as in Hugging Face's
+         * left-to-right search, the scan then goes on after it, not inside it. */
+        if (a->single_word && ((pos > 0 && faith_uc_is_word_char(cp_before(s, pos, NULL))) ||
+                               (pos + n < len && faith_uc_is_word_char(cp_at(s, len, pos + n, NULL))))) {
+            pos += n;
+            continue;
+        }
+        /* Matches are found first and stripped after, as in Hugging Face: rstrip's whitespace
+         * is the token's, but the search goes on right after the match, so the next token may
+         * begin inside it; lstrip never reaches back past the previous token. */
+        size_t start = pos, prev;
+        if (a->lstrip)
+            while (start > chunk && faith_uc_is_white_space(cp_before(s, start, &prev))) start = prev;
+        if (start > chunk) FAITH_TRY(model_encode(t, s, chunk, start, p, err));
         faith_tok_pieces_push(p, a->id, (int32_t)pos, (int32_t)(pos + n), a->special);
         pos += n;
+        size_t stop = pos;
+        int w;
         if (a->rstrip)
-            while (pos < len && is_ascii_space(s[pos])) pos++;
-        chunk = pos;
+            while (stop < len && faith_uc_is_white_space(cp_at(s, len, stop, &w))) stop += (size_t)w;
+        if (stop > chunk) chunk = stop;
     }
     return model_encode(t, s, chunk, len, p, err);
 }

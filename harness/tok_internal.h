@@ -41,10 +41,16 @@ enum { FAITH_TOK_WORDPIECE = 1, FAITH_TOK_BPE = 2 };
 /* How specials frame a sequence: none (GPT-2), [CLS] a [SEP] b [SEP], <s> a </s></s> b </s>. */
 enum { FAITH_FRAME_NONE = 0, FAITH_FRAME_BERT = 1, FAITH_FRAME_ROBERTA = 2 };
 
+/* An added token, cut out of the text before the model runs. lstrip/rstrip take the whitespace
+ * next to it into the token; single_word matches only where no word character (\w) touches it.
+ * A normalized token of a WordPiece tokenizer is matched in the normalizer's output, against
+ * norm (its content put through the same normalizer); every other one in the raw text. */
 typedef struct faith_tok_added {
     char *content;
     int32_t id;
-    uint8_t special, lstrip, rstrip;
+    uint8_t special, lstrip, rstrip, single_word, normalized;
+    uint32_t *norm;
+    int32_t n_norm;
 } faith_tok_added;
 
 typedef struct faith_tok_bpe faith_tok_bpe; /* tok_bpe.c */
@@ -68,6 +74,15 @@ struct faith_tokenizer {
     int n_files;
 };
 
+/* Whether added token a is matched in the normalizer's output rather than the raw text. */
+static inline int faith_tok_added_in_normalized(const faith_tokenizer *t, const faith_tok_added *a)
+{
+    return a->normalized && t->kind == FAITH_TOK_WORDPIECE;
+}
+
+/* Fill norm for the added tokens matched after normalization; called once the normalizer's
+ * settings are final (tokenizer_config.json may change them). */
+void faith_tok_wp_prepare_added(faith_tokenizer *t);
 /* WordPiece over s[0..len) (a piece of a segment starting at byte base of it). */
 int faith_tok_wp_encode(const faith_tokenizer *t, const char *s, size_t len, int32_t base,
                         faith_tok_pieces *out, faith_err *err);

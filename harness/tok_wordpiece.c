@@ -82,20 +82,19 @@ static void normalize(const faith_tokenizer *t, const char *s, size_t len, int32
             if (cp == 0 || cp == 0xFFFD || bert_control(cp)) continue;
             if (bert_ws(cp)) cp = ' ';
         }
-        if (t->chinese && is_chinese(cp)) {
-            nbuf_push(out, ' ', cs, ce);
-            nbuf_push(out, cp, cs, ce);
-            nbuf_push(out, ' ', cs, ce);
-            continue;
-        }
+        /* A CJK character is padded and then normalized like any other: the compatibility
+         * ideographs (U+F900.., U+2F800..) decompose canonically to unified ones. */
+        int cjk = t->chinese && is_chinese(cp);
+        if (cjk) nbuf_push(out, ' ', cs, ce);
         if (t->strip_accents && cp >= 0xC0) {
             uint32_t d[8];
             int nd = faith_uc_nfd(cp, d, 8);
             for (int k = 0; k < nd && k < 8; k++)
                 if (faith_uc_category(d[k]) != FAITH_UC_Mn) emit_lower(t, out, d[k], cs, ce);
-            continue;
+        } else {
+            emit_lower(t, out, cp, cs, ce);
         }
-        emit_lower(t, out, cp, cs, ce);
+        if (cjk) nbuf_push(out, ' ', cs, ce);
     }
 }
 
@@ -143,6 +142,45 @@ unk_word:
     faith_tok_pieces_push(out, unk, c[0].s, c[n - 1].e, 0);
 }
 
+/* BertPreTokenizer over c[0..n) (splits at whitespace and around punctuation), then WordPiece on
+ * each word. */
+static void wp_words(const faith_tokenizer *t, const nchar *c, size_t n, faith_tok_pieces *out, char *buf,
+                     int32_t *bpos)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp = c[i].cp;
+        if (bert_ws(cp)) { i++; continue; }
+        if (bert_punct(cp)) {
+            wordpiece_word(t, &c[i], 1, out, buf, bpos);
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && !bert_ws(c[j].cp) && !bert_punct(c[j].cp)) j++;
+        wordpiece_word(t, &c[i], j - i, out, buf, bpos);
+        i = j;
+    }
+}
+
+/* The longest normalized added token that starts at c[i], or -1. */
+static int norm_added_at(const faith_tokenizer *t, const nchar *c, size_t n, size_t i)
+{
+    int best = -1;
+    int32_t best_len = 0;
+    for (int k = 0; k < t->n_added; k++) {
+        const faith_tok_added *a = &t->added[k];
+        if (!a->norm || a->n_norm <= best_len || (size_t)a->n_norm > n - i || a->norm[0] != c[i].cp) continue;
+        int32_t m = 1;
+        while (m < a->n_norm && a->norm[m] == c[i + (size_t)m].cp) m++;
+        if (m == a->n_norm) {
+            best = k;
+            best_len = m;
+        }
+    }
+    return best;
+}
+
 int faith_tok_wp_encode(const faith_tokenizer *t, const char *s, size_t len, int32_t base,
                         faith_tok_pieces *out, faith_err *err)
 {
@@ -153,24 +191,59 @@ int faith_tok_wp_encode(const faith_tokenizer *t, const char *s, size_t len, int
     size_t plen = strlen(t->prefix);
     char *buf = faith_xmalloc(plen + 4 * nb.n + 1);
     int32_t *bpos = faith_xmalloc((nb.n + 1) * sizeof *bpos);
-    size_t i = 0;
-    while (i < nb.n) {
-        uint32_t cp = nb.c[i].cp;
-        if (bert_ws(cp)) { i++; continue; }
-        if (bert_punct(cp)) {
-            wordpiece_word(t, &nb.c[i], 1, out, buf, bpos);
+    int any = 0;
+    for (int k = 0; k < t->n_added && !any; k++) any = t->added[k].norm != NULL;
+    /* Normalized added tokens are cut out of the normalizer's output, as the raw ones were out of
+     * the text (tok_encode.c): leftmost-longest, strips and single_word the same way. */
+    size_t chunk = 0, i = 0;
+    while (any && i < nb.n) {
+        int k = norm_added_at(t, nb.c, nb.n, i);
+        if (k < 0) {
             i++;
             continue;
         }
-        size_t j = i;
-        while (j < nb.n && !bert_ws(nb.c[j].cp) && !bert_punct(nb.c[j].cp)) j++;
-        wordpiece_word(t, &nb.c[i], j - i, out, buf, bpos);
-        i = j;
+        const faith_tok_added *a = &t->added[k];
+        size_t e = i + (size_t)a->n_norm;
+        if (a->single_word && ((i > 0 && faith_uc_is_word_char(nb.c[i - 1].cp)) ||
+                               (e < nb.n && faith_uc_is_word_char(nb.c[e].cp)))) {
+            i = e;
+            continue;
+        }
+        size_t start = i;
+        if (a->lstrip)
+            while (start > chunk && faith_uc_is_white_space(nb.c[start - 1].cp)) start--;
+        if (start > chunk) wp_words(t, nb.c + chunk, start - chunk, out, buf, bpos);
+        faith_tok_pieces_push(out, a->id, nb.c[i].s, nb.c[e - 1].e, a->special);
+        i = e;
+        size_t stop = e;
+        if (a->rstrip)
+            while (stop < nb.n && faith_uc_is_white_space(nb.c[stop].cp)) stop++;
+        if (stop > chunk) chunk = stop;
     }
+    wp_words(t, nb.c + chunk, nb.n - chunk, out, buf, bpos);
     free(bpos);
     free(buf);
     free(nb.c);
     return FAITH_OK;
+}
+
+void faith_tok_wp_prepare_added(faith_tokenizer *t)
+{
+    for (int k = 0; k < t->n_added; k++) {
+        faith_tok_added *a = &t->added[k];
+        free(a->norm);
+        a->norm = NULL;
+        a->n_norm = 0;
+        if (!faith_tok_added_in_normalized(t, a)) continue;
+        nbuf nb = {0};
+        normalize(t, a->content, strlen(a->content), 0, &nb);
+        if (nb.n > 0) { /* a content the normalizer erases never matches */
+            a->norm = faith_xmalloc(nb.n * sizeof *a->norm);
+            for (size_t i = 0; i < nb.n; i++) a->norm[i] = nb.c[i].cp;
+            a->n_norm = (int32_t)nb.n;
+        }
+        free(nb.c);
+    }
 }
 
 int faith_tok_wp_read_vocab(const char *path, faith_tok_vocab *v, faith_err *err)

@@ -182,7 +182,10 @@ void faith_tokenizer_free(faith_tokenizer *t)
     if (!t) return;
     faith_tok_vocab_free(&t->vocab);
     faith_tok_bpe_free(t->bpe);
-    for (int i = 0; i < t->n_added; i++) free(t->added[i].content);
+    for (int i = 0; i < t->n_added; i++) {
+        free(t->added[i].content);
+        free(t->added[i].norm);
+    }
     free(t->added);
     for (int i = 0; i < t->n_files; i++) {
         free(t->files[i]);
@@ -193,15 +196,16 @@ void faith_tokenizer_free(faith_tokenizer *t)
     free(t);
 }
 
-static void add_added(faith_tokenizer *t, const char *content, int32_t id, int special, int lstrip,
-                      int rstrip)
+static faith_tok_added *add_added(faith_tokenizer *t, const char *content, int32_t id, int special,
+                                  int lstrip, int rstrip)
 {
-    if (!content[0]) return;
+    if (!content[0]) return NULL;
     for (int i = 0; i < t->n_added; i++)
-        if (strcmp(t->added[i].content, content) == 0) return;
+        if (strcmp(t->added[i].content, content) == 0) return NULL;
     t->added = faith_xrealloc(t->added, (size_t)(t->n_added + 1) * sizeof *t->added);
-    t->added[t->n_added++] = (faith_tok_added){faith_xstrdup(content), id, (uint8_t)special,
-                                               (uint8_t)lstrip, (uint8_t)rstrip};
+    t->added[t->n_added] = (faith_tok_added){faith_xstrdup(content), id, (uint8_t)special,
+                                             (uint8_t)lstrip, (uint8_t)rstrip, 0, 0, NULL, 0};
+    return &t->added[t->n_added++];
 }
 
 /* Specials by their usual names, for vocab files without a tokenizer.json; each one found is
@@ -536,8 +540,12 @@ static int tj_added(faith_tokenizer *t, const cJSON *root, const char *path, fai
                                  "[0, 1e8]", path, content, id->valuedouble);
         int32_t i = (int32_t)id->valuedouble;
         if (faith_tokenizer_id_to_token(t, i) == NULL) faith_tok_vocab_put(&t->vocab, content, strlen(content), i);
-        add_added(t, content, i, json_bool(a, "special", 0), json_bool(a, "lstrip", 0),
-                  json_bool(a, "rstrip", 0));
+        int special = json_bool(a, "special", 0);
+        faith_tok_added *ad = add_added(t, content, i, special, json_bool(a, "lstrip", 0), json_bool(a, "rstrip", 0));
+        if (ad) {
+            ad->single_word = (uint8_t)json_bool(a, "single_word", 0);
+            ad->normalized = (uint8_t)json_bool(a, "normalized", !special); /* AddedToken's default */
+        }
     }
     /* pad/mask (and unk for BPE) by their usual names; cls/sep came from the post-processor */
     const char *pad = t->kind == FAITH_TOK_WORDPIECE ? "[PAD]" : "<pad>";
@@ -614,6 +622,7 @@ int faith_tokenizer_load(const char *dir, faith_tokenizer **out, faith_err *err)
                            "vocab.txt, vocab.json + merges.txt)", dir);
     }
     if (rc == FAITH_OK) rc = apply_configs(t, dir, from_json, err);
+    if (rc == FAITH_OK && t->kind == FAITH_TOK_WORDPIECE) faith_tok_wp_prepare_added(t);
     free(tj);
     free(vt);
     free(vj);

@@ -122,6 +122,18 @@ int faith_uc_is_white_space(uint32_t cp)
            cp == 0x205F || cp == 0x3000;
 }
 
+int faith_uc_is_word_char(uint32_t cp)
+{
+    if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') || cp == '_';
+    int c = faith_uc_category(cp);
+    if ((c >= FAITH_UC_Lu && c <= FAITH_UC_Me) || c == FAITH_UC_Nd || c == FAITH_UC_Nl || c == FAITH_UC_Pc)
+        return 1;
+    /* Join_Control, and the only Other_Alphabetic characters that are neither letters nor marks:
+     * circled and squared Latin letters (So). */
+    return cp == 0x200C || cp == 0x200D || (cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F149) ||
+           (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189);
+}
+
 int faith_uc_lower(uint32_t cp, uint32_t out[3])
 {
     if (cp < 0x80) {

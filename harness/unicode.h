@@ -49,6 +49,9 @@ int faith_uc_is_number(uint32_t cp);       /* N* */
 int faith_uc_is_punct(uint32_t cp);        /* P* */
 int faith_uc_is_other(uint32_t cp);        /* C* (Cc Cf Cs Co Cn) */
 int faith_uc_is_white_space(uint32_t cp);  /* the White_Space property (regex \s) */
+/* A word character as Rust's regex crate (and so Hugging Face's added-token matching) reads \w:
+ * Alphabetic, marks, decimal digits, connector punctuation, Join_Control. */
+int faith_uc_is_word_char(uint32_t cp);
 /* Full lowercase mapping (str.lower of the single character); returns the count (1..3). */
 int faith_uc_lower(uint32_t cp, uint32_t out[3]);
 /* Canonical decomposition (NFD of the single character); returns the count (1..4+), writing

@@ -583,6 +583,11 @@ static void test_bpe_tiny(void **state)
     assert_int_equal(e.end[2], 10);
     assert_int_equal(e.special[2], 1);
     faith_encoding_free(&e);
+    /* ... any Unicode whitespace (here U+2009), as the regex \s Hugging Face strips with */
+    encode_ok(t, "low\xe2\x80\x89<mask>", NULL, 0, &e);
+    assert_ids(&e, ids4, 4);
+    assert_int_equal(e.start[2], 6);
+    faith_encoding_free(&e);
 
     /* the same model as a tokenizer.json (merges as [a, b] pairs) encodes identically */
     char dir2[256];
@@ -630,6 +635,91 @@ static void test_bpe_tiny(void **state)
     assert_ids(&e, ids5, 3);
     assert_int_equal(e.start[1], 0);
     assert_int_equal(e.end[1], 3);
+    faith_encoding_free(&e);
+    faith_tokenizer_free(t);
+}
+
+/* ---------- added-token options, as Hugging Face's AddedVocabulary applies them ---------- */
+
+/* ids: 0 [PAD] 1 [UNK] 2 [CLS] 3 [SEP] 4 [MASK] 5 hi 6 there 7 is 8 a 9 , 10 - 11 < 12 > 13 mask
+ * 14 北 15 京 16 anthony; added: 17 my (lstrip, rstrip) 18 name 19 <mask> (raw text, lstrip,
+ * rstrip, single_word) 20 ony (single_word) 21 北京 22 ze (rstrip). All but <mask> and the
+ * specials are matched after the BertNormalizer (lowercase, accents, CJK padding). */
+static const char *ADDED_TJ =
+    "{\"version\": \"1.0\", \"added_tokens\": ["
+    "{\"id\": 0, \"content\": \"[PAD]\", \"special\": true, \"normalized\": false},"
+    "{\"id\": 1, \"content\": \"[UNK]\", \"special\": true, \"normalized\": false},"
+    "{\"id\": 2, \"content\": \"[CLS]\", \"special\": true, \"normalized\": false},"
+    "{\"id\": 3, \"content\": \"[SEP]\", \"special\": true, \"normalized\": false},"
+    "{\"id\": 4, \"content\": \"[MASK]\", \"special\": true, \"normalized\": false},"
+    "{\"id\": 17, \"content\": \"my\", \"special\": false, \"normalized\": true, \"lstrip\": true, \"rstrip\": true},"
+    "{\"id\": 18, \"content\": \"name\", \"special\": false, \"normalized\": true},"
+    "{\"id\": 19, \"content\": \"<mask>\", \"special\": false, \"normalized\": false, \"lstrip\": true, "
+    "\"rstrip\": true, \"single_word\": true},"
+    "{\"id\": 20, \"content\": \"ony\", \"special\": false, \"normalized\": true, \"single_word\": true},"
+    "{\"id\": 21, \"content\": \"\xe5\x8c\x97\xe4\xba\xac\", \"special\": false, \"normalized\": true},"
+    "{\"id\": 22, \"content\": \"Ze\", \"special\": false, \"normalized\": true, \"rstrip\": true}],"
+    "\"normalizer\": {\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true, "
+    "\"strip_accents\": null, \"lowercase\": true},"
+    "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
+    "\"post_processor\": {\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 3], \"cls\": [\"[CLS]\", 2]},"
+    "\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"continuing_subword_prefix\": \"##\", "
+    "\"max_input_chars_per_word\": 100, \"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3, "
+    "\"[MASK]\": 4, \"hi\": 5, \"there\": 6, \"is\": 7, \"a\": 8, \",\": 9, \"-\": 10, \"<\": 11, \">\": 12, "
+    "\"mask\": 13, \"\xe5\x8c\x97\": 14, \"\xe4\xba\xac\": 15, \"anthony\": 16}}}";
+
+static void test_added_token_options(void **state)
+{
+    (void)state;
+    char dir[256];
+    assert_int_equal(faith_test_tmpdir(dir, sizeof dir), 0);
+    write_file(dir, "tokenizer.json", ADDED_TJ);
+    faith_tokenizer *t = load_ok(dir);
+    faith_encoding e;
+
+    /* "my" matches the lowercased text and takes both spaces; "ony" inside "anthony" touches a
+     * word character, so single_word leaves it to the model */
+    encode_ok(t, "[CLS] My name is Anthony [SEP]", NULL, 0, &e);
+    const int32_t ids1[] = {2, 2, 17, 18, 7, 16, 3, 3};
+    assert_ids(&e, ids1, 8);
+    assert_int_equal(e.start[2], 6);
+    assert_int_equal(e.end[2], 8);
+    faith_encoding_free(&e);
+    encode_ok(t, "hi ony, NAME", NULL, 0, &e);
+    const int32_t ids1b[] = {2, 5, 20, 9, 18, 3};
+    assert_ids(&e, ids1b, 6);
+    faith_encoding_free(&e);
+
+    /* single_word: punctuation is not a word character, a combining mark (U+0330) is; the
+     * unmatched "<mask>" goes through the normalizer and the model like any text */
+    encode_ok(t, "<mask>, <mask>- \xe2\x97\x8c\xcc\xb0<mask>", NULL, 0, &e);
+    const int32_t ids2[] = {2, 19, 9, 19, 10, 1, 11, 13, 12, 3};
+    assert_ids(&e, ids2, 10);
+    faith_encoding_free(&e);
+
+    /* lstrip and rstrip take Unicode whitespace (tab, U+2000), and lstrip stops at the previous
+     * token's end: the third <mask> gets no tab, the second took it */
+    encode_ok(t, "Hi <mask> there\t<mask>\t<mask>\xe2\x80\x80", NULL, 0, &e);
+    const int32_t ids3[] = {2, 5, 19, 6, 19, 19, 3};
+    assert_ids(&e, ids3, 7);
+    faith_encoding_free(&e);
+
+    /* matches are found before strips apply: rstrip of "ze" takes the space the CJK padding put
+     * before 北, yet the padded " 北  京 " was already found there and is still the added token */
+    encode_ok(t, "Ze\xe5\x8c\x97\xe4\xba\xac", NULL, 0, &e);
+    const int32_t ids4[] = {2, 22, 21, 3};
+    assert_ids(&e, ids4, 4);
+    assert_int_equal(e.start[2], 2);
+    assert_int_equal(e.end[2], 8);
+    faith_encoding_free(&e);
+
+    /* a CJK compatibility ideograph (U+F963) is padded, then decomposed to 北 (U+5317) like any
+     * character: accent stripping runs over the CJK padding's output too */
+    encode_ok(t, "a\xef\xa5\xa3" "a", NULL, 0, &e);
+    const int32_t ids5[] = {2, 8, 14, 8, 3};
+    assert_ids(&e, ids5, 5);
+    assert_int_equal(e.start[2], 1);
+    assert_int_equal(e.end[2], 4);
     faith_encoding_free(&e);
     faith_tokenizer_free(t);
 }
@@ -840,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_config_save_and_errors),
         cmocka_unit_test(test_file_edge_cases),
         cmocka_unit_test(test_bpe_tiny),
+        cmocka_unit_test(test_added_token_options),
         cmocka_unit_test(test_bert_vocab_txt_reference),
         cmocka_unit_test(test_bert_tokenizer_json_matches_vocab_txt),
         cmocka_unit_test(test_real_offsets_words_and_truncation),

@@ -83,15 +83,17 @@ def bert(text, vocab, lower=True):
         if is_ws(c) or c in "\u2028\u2029":
             norm.append((" ", i))
             continue
-        if is_cjk(ord(c)):
-            norm += [(" ", i), (c, i), (" ", i)]
-            continue
+        cjk = is_cjk(ord(c))
+        if cjk:  # padded, then normalized like the rest (compatibility ideographs decompose)
+            norm.append((" ", i))
         if lower:
             for d in unicodedata.normalize("NFD", c.lower()):
                 if unicodedata.category(d) != "Mn":
                     norm.append((d, i))
         else:
             norm.append((c, i))
+        if cjk:
+            norm.append((" ", i))
     # words: split on whitespace, then every punctuation character alone
     words, cur = [], []
     for ch, i in norm:
