@@ -1,5 +1,6 @@
 /* tok_dump.c: prints the ids Faith's tokenizer gives each input line ("text" or "text<TAB>pair"),
- * one comma-separated line each; the C side of tokjs_check.sh, run by hand, never by the tests. */
+ * comma-separated, then with `types` ";" and the token type ids; the C side of tokjs_check.sh,
+ * run by hand, never by the tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +10,11 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: tok_dump TOKENIZER_DIR < lines\n");
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "types") != 0)) {
+        fprintf(stderr, "usage: tok_dump TOKENIZER_DIR [types] < lines\n");
         return 2;
     }
+    int types = argc == 3;
     faith_err err = {0};
     faith_tokenizer *t = NULL;
     if (faith_tokenizer_load(argv[1], &t, &err) != 0) {
@@ -33,6 +35,10 @@ int main(int argc, char **argv)
             continue;
         }
         for (int i = 0; i < e.n; i++) printf(i ? ",%d" : "%d", (int)e.ids[i]);
+        if (types) {
+            putchar(';');
+            for (int i = 0; i < e.n; i++) printf(i ? ",%d" : "%d", (int)e.type_ids[i]);
+        }
         putchar('\n');
         faith_encoding_free(&e);
     }
