@@ -335,8 +335,21 @@ int faith_tok_bpe_encode(const faith_tokenizer *t, const char *s, size_t len, in
     cand *h = faith_xmalloc((3 * wl + 3) * sizeof *h); /* n - 1 pairs + 2 per merge */
     int rc = FAITH_OK;
     size_t i = 0;
+    char *key = faith_xmalloc(2 * wl + 1); /* a word in byte characters, for ignore_merges */
     while (i < wl && rc == FAITH_OK) {
-        size_t j = gpt2_match(w, wl, i);
+        size_t j = t->use_regex ? gpt2_match(w, wl, i) : wl;
+        if (t->ignore_merges) {
+            size_t kl = 0;
+            for (size_t k = i; k < j; k++) kl += (size_t)faith_utf8_encode(byte_char((unsigned char)w[k]), key + kl);
+            int32_t id = faith_tok_vocab_get(&t->vocab, key, kl);
+            if (id >= 0) {
+                int32_t st, en;
+                piece_offsets(w, os, oe, (int32_t)i, (int32_t)j, &st, &en);
+                faith_tok_pieces_push(out, id, st, en, 0);
+                i = j;
+                continue;
+            }
+        }
         int n = 0;
         for (size_t k = i; k < j; k++) {
             int32_t id = b->byte_id[(unsigned char)w[k]];
@@ -356,6 +369,7 @@ int faith_tok_bpe_encode(const faith_tokenizer *t, const char *s, size_t len, in
         }
         i = j;
     }
+    free(key);
     free(y);
     free(h);
     free(os);

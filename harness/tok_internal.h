@@ -66,6 +66,8 @@ struct faith_tokenizer {
     /* byte-level BPE */
     faith_tok_bpe *bpe;
     int add_prefix_space;
+    int use_regex;     /* ByteLevel's GPT-2 split; without it the whole text is one word */
+    int ignore_merges; /* a word that is itself in the vocabulary is taken whole */
     /* tokens matched verbatim in the raw text before the model runs */
     faith_tok_added *added;
     int n_added;

@@ -174,6 +174,7 @@ static faith_tokenizer *tok_new(int kind)
     t->clean_text = t->chinese = t->lowercase = t->strip_accents = 1;
     t->max_chars = 100;
     strcpy(t->prefix, "##");
+    t->use_regex = 1;
     return t;
 }
 
@@ -423,9 +424,9 @@ static int tj_wordpiece(faith_tokenizer *t, const cJSON *root, const cJSON *mode
     }
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
     const char *ptype = cJSON_IsObject(pre) ? json_str(pre, "type") : NULL;
-    if (ptype && strcmp(ptype, "BertPreTokenizer") != 0)
+    if (!ptype || strcmp(ptype, "BertPreTokenizer") != 0)
         return faith_err_set(err, FAITH_ERR_FORMAT, "%s: pre_tokenizer.type '%s' is not supported "
-                             "for WordPiece (expected BertPreTokenizer)", path, ptype);
+                             "for WordPiece (expected BertPreTokenizer)", path, ptype ? ptype : "(missing)");
     return FAITH_OK;
 }
 
@@ -472,12 +473,29 @@ static int tj_bpe(faith_tokenizer *t, const cJSON *root, const cJSON *model, con
     FAITH_TRY(rc);
     const char *unk = json_str(model, "unk_token");
     if (unk) t->sp.unk = faith_tokenizer_token_to_id(t, unk);
+    /* Options that would change the pieces are either followed or refused, never ignored. */
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(model, "dropout");
+    if (cJSON_IsNumber(v) && v->valuedouble != 0)
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: model.dropout %g is not supported (BPE dropout samples "
+                             "merges at random; expected null or 0)", path, v->valuedouble);
+    if (json_bool(model, "byte_fallback", 0))
+        return faith_err_set(err, FAITH_ERR_FORMAT, "%s: model.byte_fallback true is not supported (a "
+                             "byte-level BPE never falls back)", path);
+    static const char *const affixes[2] = {"continuing_subword_prefix", "end_of_word_suffix"};
+    for (int k = 0; k < 2; k++) {
+        const char *a = json_str(model, affixes[k]);
+        if (a && a[0])
+            return faith_err_set(err, FAITH_ERR_FORMAT, "%s: model.%s '%s' is not supported for byte-level BPE "
+                                 "(expected null or \"\")", path, affixes[k], a);
+    }
+    t->ignore_merges = json_bool(model, "ignore_merges", 0);
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
     const char *ptype = cJSON_IsObject(pre) ? json_str(pre, "type") : NULL;
     if (!ptype || strcmp(ptype, "ByteLevel") != 0)
         return faith_err_set(err, FAITH_ERR_FORMAT, "%s: pre_tokenizer.type '%s' is not supported "
                              "for BPE (expected ByteLevel)", path, ptype ? ptype : "(missing)");
     t->add_prefix_space = json_bool(pre, "add_prefix_space", 0);
+    t->use_regex = json_bool(pre, "use_regex", 1);
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
     if (cJSON_IsObject(norm))
         return faith_err_set(err, FAITH_ERR_FORMAT, "%s: normalizer '%s' is not supported for BPE", path,

@@ -504,7 +504,7 @@ static void test_file_edge_cases(void **state)
         char tj[1024];
         snprintf(tj, sizeof tj,
                  "{\"added_tokens\": [{\"id\": %s, \"content\": \"<new>\"}], \"normalizer\": null, "
-                 "\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": "
+                 "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": "
                  "{\"[UNK]\": 0, \"[CLS]\": 1, \"[SEP]\": 2}}}", ids[k]);
         write_file(d2, "tokenizer.json", tj);
         assert_int_equal(faith_tokenizer_load(d2, &t, &err), FAITH_ERR_FORMAT);
@@ -724,6 +724,92 @@ static void test_added_token_options(void **state)
     faith_tokenizer_free(t);
 }
 
+/* A byte-level BPE tokenizer.json with the model and pre-tokenizer options given: merge "w Ġ"
+ * comes first, so it applies only where no GPT-2 split separates "w" from the space after it. */
+static void write_bpe_json(const char *dir, const char *model_opts, const char *pre_opts)
+{
+    char tj[2048];
+    snprintf(tj, sizeof tj,
+             "{\"added_tokens\": [], \"normalizer\": null,"
+             "\"pre_tokenizer\": {\"type\": \"ByteLevel\"%s},"
+             "\"post_processor\": null,"
+             "\"model\": {\"type\": \"BPE\"%s, \"vocab\": {\"l\": 0, \"o\": 1, \"w\": 2, \"\\u0120\": 3, "
+             "\"e\": 4, \"r\": 5, \"lo\": 6, \"low\": 7, \"\\u0120low\": 8, \"w\\u0120\": 9, \"rel\": 10}, "
+             "\"merges\": [\"w \\u0120\", \"l o\", \"lo w\", \"\\u0120 low\"]}}",
+             pre_opts, model_opts);
+    write_file(dir, "tokenizer.json", tj);
+}
+
+static void test_bpe_options(void **state)
+{
+    (void)state;
+    char dir[256];
+    assert_int_equal(faith_test_tmpdir(dir, sizeof dir), 0);
+    faith_encoding e;
+
+    /* defaults: the GPT-2 split keeps "low" and " low" apart; "rel" is built from its bytes */
+    write_bpe_json(dir, "", "");
+    faith_tokenizer *t = load_ok(dir);
+    encode_ok(t, "low low rel", NULL, 0, &e);
+    const int32_t ids1[] = {7, 8, 3, 5, 4, 0};
+    assert_ids(&e, ids1, 6);
+    faith_encoding_free(&e);
+    faith_tokenizer_free(t);
+
+    /* use_regex false: one word, so "w Ġ" merges first: lo wĠ low */
+    write_bpe_json(dir, "", ", \"use_regex\": false");
+    t = load_ok(dir);
+    encode_ok(t, "low low", NULL, 0, &e);
+    const int32_t ids2[] = {6, 9, 7};
+    assert_ids(&e, ids2, 3);
+    faith_encoding_free(&e);
+    faith_tokenizer_free(t);
+
+    /* ignore_merges: a word that is in the vocabulary is taken whole, merges or not */
+    write_bpe_json(dir, ", \"ignore_merges\": true", "");
+    t = load_ok(dir);
+    encode_ok(t, "low rel", NULL, 0, &e);
+    const int32_t ids3[] = {7, 3, 5, 4, 0};
+    assert_ids(&e, ids3, 5);
+    faith_encoding_free(&e);
+    encode_ok(t, "rel", NULL, 0, &e);
+    const int32_t ids4[] = {10};
+    assert_ids(&e, ids4, 1);
+    assert_int_equal(e.start[0], 0);
+    assert_int_equal(e.end[0], 3);
+    faith_encoding_free(&e);
+    faith_tokenizer_free(t);
+
+    /* options that would change the pieces and are not implemented are refused, naming them */
+    static const char *const refused[][2] = {
+        {", \"dropout\": 0.1", "model.dropout"},
+        {", \"byte_fallback\": true", "model.byte_fallback"},
+        {", \"continuing_subword_prefix\": \"##\"", "model.continuing_subword_prefix"},
+        {", \"end_of_word_suffix\": \"</w>\"", "model.end_of_word_suffix"}};
+    for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        write_bpe_json(dir, refused[k][0], "");
+        faith_err err = {0};
+        t = NULL;
+        assert_int_equal(faith_tokenizer_load(dir, &t, &err), FAITH_ERR_FORMAT);
+        assert_null(t);
+        if (!strstr(err.msg, refused[k][1]) || !strstr(err.msg, "tokenizer.json")) fail_msg("%s", err.msg);
+    }
+    /* dropout null or 0 is no dropout */
+    write_bpe_json(dir, ", \"dropout\": null, \"byte_fallback\": false, \"continuing_subword_prefix\": \"\"", "");
+    t = load_ok(dir);
+    faith_tokenizer_free(t);
+
+    /* a WordPiece tokenizer.json without a pre-tokenizer would read the whole text as one word:
+     * refused rather than split the BERT way regardless */
+    write_file(dir, "tokenizer.json",
+               "{\"added_tokens\": [], \"normalizer\": null, \"pre_tokenizer\": null, \"model\": {\"type\": "
+               "\"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"[UNK]\": 0, \"a\": 1}}}");
+    faith_err err = {0};
+    t = NULL;
+    assert_int_equal(faith_tokenizer_load(dir, &t, &err), FAITH_ERR_FORMAT);
+    if (!strstr(err.msg, "pre_tokenizer")) fail_msg("%s", err.msg);
+}
+
 /* ---------- real vocabularies (shared data) ---------- */
 
 static char *shared_path(const char *rel)
@@ -931,6 +1017,7 @@ int main(void)
         cmocka_unit_test(test_file_edge_cases),
         cmocka_unit_test(test_bpe_tiny),
         cmocka_unit_test(test_added_token_options),
+        cmocka_unit_test(test_bpe_options),
         cmocka_unit_test(test_bert_vocab_txt_reference),
         cmocka_unit_test(test_bert_tokenizer_json_matches_vocab_txt),
         cmocka_unit_test(test_real_offsets_words_and_truncation),
