@@ -556,6 +556,13 @@ static int tj_added(faith_tokenizer *t, const cJSON *root, const char *path, fai
         if (id->valuedouble < 0 || id->valuedouble > 1e8 || id->valuedouble != floor(id->valuedouble))
             return faith_err_set(err, FAITH_ERR_FORMAT, "%s: added_tokens: '%s' has id %g, expected an integer in "
                                  "[0, 1e8]", path, content, id->valuedouble);
+        static const char *const flags[5] = {"special", "lstrip", "rstrip", "single_word", "normalized"};
+        for (int f = 0; f < 5; f++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, flags[f]);
+            if (v && !cJSON_IsBool(v))
+                return faith_err_set(err, FAITH_ERR_FORMAT, "%s: added_tokens: '%s' has %s of the wrong type, "
+                                     "expected true or false", path, content, flags[f]);
+        }
         int32_t i = (int32_t)id->valuedouble;
         if (faith_tokenizer_id_to_token(t, i) == NULL) faith_tok_vocab_put(&t->vocab, content, strlen(content), i);
         int special = json_bool(a, "special", 0);

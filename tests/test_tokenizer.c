@@ -799,6 +799,18 @@ static void test_bpe_options(void **state)
     t = load_ok(dir);
     faith_tokenizer_free(t);
 
+    /* an added token's switches must be booleans, as the tokenizers crate requires */
+    write_file(dir, "tokenizer.json",
+               "{\"added_tokens\": [{\"id\": 1, \"content\": \"zz\", \"normalized\": \"yes\"}], "
+               "\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"model\": {\"type\": "
+               "\"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"[UNK]\": 0, \"a\": 1}}}");
+    {
+        faith_err e2 = {0};
+        t = NULL;
+        assert_int_equal(faith_tokenizer_load(dir, &t, &e2), FAITH_ERR_FORMAT);
+        if (!strstr(e2.msg, "'zz' has normalized")) fail_msg("%s", e2.msg);
+    }
+
     /* a WordPiece tokenizer.json without a pre-tokenizer would read the whole text as one word:
      * refused rather than split the BERT way regardless */
     write_file(dir, "tokenizer.json",
