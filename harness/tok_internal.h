@@ -68,7 +68,7 @@ struct faith_tokenizer {
     int add_prefix_space;
     int use_regex;     /* ByteLevel's GPT-2 split; without it the whole text is one word */
     int ignore_merges; /* a word that is itself in the vocabulary is taken whole */
-    /* tokens matched verbatim in the raw text before the model runs */
+    /* added tokens, cut out before the model runs (tok_encode.c; normalized ones tok_wordpiece.c) */
     faith_tok_added *added;
     int n_added;
     /* source files, for faith_tokenizer_save */
