@@ -2,7 +2,8 @@
 # tokfuzz.py: inputs and tokenizer.json fixtures for tokjs_check.sh (run by hand, never by the
 # build or the tests): real dataset lines, random Unicode text, added-token stress text.
 """Usage:
-    tokfuzz.py fixtures SHARED_DATASETS OUTDIR   # OUTDIR/{bert,bert-cased,bert-added,gpt2,roberta}/tokenizer.json
+    tokfuzz.py fixtures SHARED_DATASETS OUTDIR   # OUTDIR/{bert,bert-cased,bert-added,gpt2,roberta}/tokenizer.json,
+                                                 # and {bert,gpt2,roberta}-files without one
     tokfuzz.py real SHARED_DATASETS              # SST-2 sentences, MNLI pairs, ERASER movie docs
     tokfuzz.py text SEED N                       # N lines of random text (20 % with a pair)
     tokfuzz.py added SEED N                      # N lines built from bert-added's added tokens
@@ -151,6 +152,19 @@ def fixtures(shared, outdir):
         os.makedirs(os.path.join(outdir, name), exist_ok=True)
         with open(os.path.join(outdir, name, "tokenizer.json"), "w", encoding="utf-8") as fh:
             json.dump(tj, fh, ensure_ascii=False)
+    # the same tokenizers from the older files, without a tokenizer.json
+    for name, files in (("bert-files", {"vocab.txt": os.path.join(shared, "vocab/bert-base-uncased/vocab.txt")}),
+                        ("gpt2-files", {"vocab.json": os.path.join(g, "vocab.json"),
+                                        "merges.txt": os.path.join(g, "merges.txt")})):
+        os.makedirs(os.path.join(outdir, name), exist_ok=True)
+        for dst, src in files.items():
+            with open(src, "rb") as a, open(os.path.join(outdir, name, dst), "wb") as b:
+                b.write(a.read())
+    os.makedirs(os.path.join(outdir, "roberta-files"), exist_ok=True)
+    with open(os.path.join(outdir, "roberta-files", "vocab.json"), "w", encoding="utf-8") as fh:
+        json.dump(rv, fh, ensure_ascii=False)
+    with open(os.path.join(g, "merges.txt"), "rb") as a, open(os.path.join(outdir, "roberta-files", "merges.txt"), "wb") as b:
+        b.write(a.read())
 
 
 def main():

@@ -22,13 +22,14 @@ cut -f1 "$work/real.txt" > "$work/real1.txt"
 cut -f1 "$work/text.txt" > "$work/text1.txt"
 fail=0
 check() { # tokenizer input [types]: token type ids are compared for BERT only (RobertaProcessing
-          # gives every token type 0 in the crate, tokenizers.js numbers the pair 1)
+          # gives every token type 0 in the crate, tokenizers.js numbers the pair 1). A "-files"
+          # tokenizer (vocab.txt, or vocab.json + merges.txt) is compared with its tokenizer.json.
     "$build/tests/tok_dump" "$work/tok/$1" ${3:-} < "$work/$2" > "$work/c.txt"
-    node "$work/tokjs.mjs" "$work/tok/$1/tokenizer.json" ${3:-} < "$work/$2" > "$work/j.txt"
+    node "$work/tokjs.mjs" "$work/tok/${1%-files}/tokenizer.json" ${3:-} < "$work/$2" > "$work/j.txt"
     local lines diff
     lines=$(wc -l < "$work/$2")
     diff=$(paste -d '\n' "$work/c.txt" "$work/j.txt" | paste - - | awk -F '\t' '$1 != $2' | wc -l)
-    printf '%-10s %-10s %7d lines, %d differ\n' "$1" "$2" "$lines" "$diff"
+    printf '%-13s %-10s %7d lines, %d differ\n' "$1" "$2" "$lines" "$diff"
     if [ "$diff" -gt 0 ]; then
         fail=1
         paste -d '\n' "$work/$2" "$work/c.txt" "$work/j.txt" | paste - - - | awk -F '\t' '$(NF-1) != $NF' | head -3
@@ -39,8 +40,11 @@ check bert text.txt types
 check bert-cased text.txt types
 check bert-added real.txt types
 check bert-added added.txt types
+check bert-files text.txt types
 check gpt2 real1.txt
 check gpt2 text1.txt
+check gpt2-files text1.txt
 check roberta real.txt
 check roberta text.txt
+check roberta-files text.txt
 exit $fail
