@@ -25,6 +25,14 @@ lb=$(echo "$b" | sed 's/.*"logits":\(\[[^]]*\]\).*/\1/')
 echo "$a" | grep -q '"tokens":\["\[CLS\]","a","good","film","\[SEP\]"\]'
 echo "$a" | awk -F'"probs":\\[' '{split($2, p, "]"); split(p[1], q, ","); s = q[1] + q[2]; if (s < 0.999999 || s > 1.000001) exit 1}'
 
+# A pair's second segment has token type 1; the same ids given with --ids are all type 0, as a
+# Hugging Face model given only input_ids reads them, so the logits differ.
+a2=$("$FAITH_BIN" predict --model "$T/m" --text "a good film" --pair "not bad" --json)
+ids2=$(echo "$a2" | sed 's/.*"ids":\[\([0-9,]*\)\].*/\1/')
+b2=$("$FAITH_BIN" predict --model "$T/m" --ids "$ids2" --json)
+[ "$(echo "$a2" | sed 's/.*"logits":\(\[[^]]*\]\).*/\1/')" != "$(echo "$b2" | sed 's/.*"logits":\(\[[^]]*\]\).*/\1/')" ] ||
+    { echo "a pair read with token types 0"; exit 1; }
+
 # A model saved and re-loaded by init-model's own writer predicts identically from a data file.
 printf 'a good film\n' > "$T/d.txt"
 c=$("$FAITH_BIN" predict --model "$T/m" --data "$T/d.txt" --json)
