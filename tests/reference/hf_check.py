@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # hf_check.py: offline cross-check of `faith predict` against the Hugging Face module definitions
 # written with torch.nn.functional in float64 (run by hand; tests never need Python). Usage:
-#   hf_check.py FAITH_BIN MODEL_DIR [--scale S] [--data FILE [--grads]]
+#   hf_check.py FAITH_BIN MODEL_DIR [--scale S] [--data FILE [--grads] [--attention]]
 # S > 1 scales the matrices into a harder regime; --data runs `faith predict --data FILE` (one
 # batched call over every line, a TAB separating a pair) instead of five random id lists, and
 # --grads also `faith explain --explainer grad_x_input` on each line (the gradient of a logit and
-# of a log-probability dotted with each token's word embedding), against torch's autograd. It
+# of a log-probability dotted with each token's word embedding), against torch's autograd, and
+# --attention the explainers that read attention (`attention` of the first and the last layer,
+# `attention_rollout`, `attention_x_gradient` of a logit) against the same from torch. It
 # passes when Faith is within 1e-4 of float64 (scores: 1e-5 of each input's largest), or no
 # further from it than twice torch's float32.
 import json, os, shutil, struct, subprocess, sys, tempfile
@@ -39,8 +41,9 @@ def write_st(path, tensors):
     with open(path, 'wb') as f:
         f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
 
-def forward(cfg, W, ids, types=None, pos_src=None):
-    """Logits of one sequence; pos_src: the ids RoBERTa's positions come from, when not ids."""
+def forward(cfg, W, ids, types=None, pos_src=None, atts=None):
+    """Logits of one sequence; pos_src: the ids RoBERTa's positions come from, when not ids; atts:
+    a list that receives each layer's attention probabilities (1, H, T, T), gradients kept."""
     mt = cfg['model_type']
     db = mt == 'distilbert'
     p = mt + '.'
@@ -72,6 +75,10 @@ def forward(cfg, W, ids, types=None, pos_src=None):
             o, l1, f1, f2, l2 = b + 'attention.output.dense', b + 'attention.output.LayerNorm', b + 'intermediate.dense', b + 'output.dense', b + 'output.LayerNorm'
         sh = lambda t: t.view(1, -1, H, C // H).transpose(1, 2)
         a = torch.softmax(sh(lin(x, q)) @ sh(lin(x, k)).transpose(-1, -2) / (C // H) ** 0.5, dim=-1)
+        if atts is not None:
+            if a.requires_grad:
+                a.retain_grad()
+            atts.append(a)
         ctx = (a @ sh(lin(x, v))).transpose(1, 2).reshape(1, -1, C)
         x = F.layer_norm(x + lin(ctx, o), (C,), W[l1 + '.weight'], W[l1 + '.bias'], eps)
         x = F.layer_norm(x + lin(F.gelu(lin(x, f1)), f2), (C,), W[l2 + '.weight'], W[l2 + '.bias'], eps)
@@ -90,6 +97,7 @@ def main():
     ap.add_argument('--scale', type=float, default=1.0)
     ap.add_argument('--data')
     ap.add_argument('--grads', action='store_true')
+    ap.add_argument('--attention', action='store_true')
     a = ap.parse_args()
     fbin, src, scale = a.faith_bin, a.model_dir, a.scale
     d = tempfile.mkdtemp()
@@ -160,6 +168,48 @@ def main():
         print('grad_x_input of a logit and a log-probability: max |faith - float64| = %.3g, |torch float32 - '
               'float64| = %.3g, relative to each input\'s largest score (up to %.3g)' % (gw, gw32, gmax))
         ok = ok and (gw < 1e-5 or gw <= 2 * gw32)
+    if a.data and a.attention:
+        aw = {}
+        lines = [l.rstrip('\n') for l in open(a.data, encoding='utf-8') if l.strip()]
+        for (ids, _), line in zip(runs, lines):
+            text, _, pair = line.partition('\t')
+            types = None
+            if cfg['model_type'] == 'bert':
+                k = ids.index(ids[-1])
+                types = [0] * (k + 1) + [1] * (len(ids) - k - 1)
+            got = {}
+            for key, name, extra in (('attention', 'attention', []), ('attention layer 0', 'attention', ['layer=0']),
+                                     ('attention_rollout', 'attention_rollout', []),
+                                     ('attention_x_gradient', 'attention_x_gradient', [])):
+                cmd = [fbin, 'explain', '--model', d, '--explainer', name, '--text', text, '--target', '1',
+                       '--output', 'logit', '--json'] + (['--pair', pair] if pair else [])
+                for e in extra:
+                    cmd += ['--param', e]
+                r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+                assert r['ids'] == ids
+                got[key] = torch.tensor(r['scores'], dtype=torch.float64)
+            for k in W64:
+                W64[k].requires_grad_(True)
+            atts = []
+            forward(cfg, W64, ids, types, None, atts)[1].backward()
+            T = len(ids)
+            eye = torch.eye(T, dtype=torch.float64)
+            roll, rel = eye.clone(), eye.clone()
+            for att in atts:  # the definitions in the README's explainer table
+                m = 0.5 * att[0].detach().mean(0) + 0.5 * eye
+                roll = (m / m.sum(-1, keepdim=True)) @ roll
+                rel = rel + (att.grad[0] * att[0].detach()).clamp(min=0).mean(0) @ rel
+            want = {'attention': atts[-1][0].detach().mean(0)[0], 'attention layer 0': atts[0][0].detach().mean(0)[0],
+                    'attention_rollout': roll[0], 'attention_x_gradient': rel[0]}
+            for k in W64:
+                W64[k].requires_grad_(False)
+                W64[k].grad = None
+            for key in want:
+                e = (got[key] - want[key]).abs().max().item() / want[key].abs().max().item()
+                aw[key] = max(aw.get(key, 0.0), e)
+        print('attention explainers, max |faith - float64| relative to each input\'s largest score: ' +
+              ', '.join('%s %.3g' % kv for kv in aw.items()))
+        ok = ok and all(v < 1e-5 for v in aw.values())
     shutil.rmtree(d)
     sys.exit(0 if ok else 1)
 
