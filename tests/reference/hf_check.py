@@ -117,7 +117,13 @@ def main():
     if a.data:
         out = subprocess.run([fbin, 'predict', '--model', d, '--data', a.data, '--json'], check=True,
                              capture_output=True, text=True).stdout
-        runs = [(r['ids'], r['logits']) for r in map(json.loads, out.splitlines())]
+        lines = [l.rstrip('\n').partition('\t') for l in open(a.data, encoding='utf-8') if l.strip()]
+        for r, (text, _, pair) in zip(map(json.loads, out.splitlines()), lines):
+            ids, types = r['ids'], None
+            if cfg['model_type'] == 'bert':  # a pair's second segment, after the first [SEP]
+                k = ids.index(ids[-1])
+                types = [0] * (k + 1) + [1] * (len(ids) - k - 1)
+            runs.append((ids, r['logits'], text, pair, types))
     else:
         for trial in range(5):
             n = 3 + 7 * trial
@@ -126,14 +132,20 @@ def main():
                 ids[3] = cfg['pad_token_id']  # a pad id inside the input: HF's position rule
             out = subprocess.run([fbin, 'predict', '--model', d, '--ids', ','.join(map(str, ids)), '--json'],
                                  check=True, capture_output=True, text=True).stdout
-            runs.append((ids, json.loads(out)['logits']))
+            runs.append((ids, json.loads(out)['logits'], None, None, None))
+
+    def explain(name, text, pair, ids, output='logit', params=()):
+        """faith explain's scores for one data line (target class 1), as float64."""
+        cmd = [fbin, 'explain', '--model', d, '--explainer', name, '--text', text, '--target', '1',
+               '--output', output, '--json'] + (['--pair', pair] if pair else [])
+        for p in params:
+            cmd += ['--param', p]
+        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        assert r['ids'] == ids
+        return torch.tensor(r['scores'], dtype=torch.float64)
+
     worst = worst32 = 0.0
-    for ids, logits in runs:
-        types = None
-        if cfg['model_type'] == 'bert' and a.data:  # a pair's second segment, after the first [SEP]
-            sep = ids[-1]
-            k = ids.index(sep)
-            types = [0] * (k + 1) + [1] * (len(ids) - k - 1)
+    for ids, logits, _, _, types in runs:
         got = torch.tensor(logits, dtype=torch.float64)
         want = forward(cfg, W64, ids, types)
         f32 = forward(cfg, W, ids, types).double()
@@ -141,25 +153,15 @@ def main():
         worst32 = max(worst32, (f32 - want).abs().max().item())
         if not a.data:
             print('n=%d faith %s torch %s' % (len(ids), got.numpy().round(6), want.numpy().round(6)))
-    lens = [len(i) for i, _ in runs]
+    lens = [len(r[0]) for r in runs]
     print('%d inputs of %d..%d tokens: max |faith - float64| = %.3g, |torch float32 - float64| = %.3g'
           % (len(runs), min(lens), max(lens), worst, worst32))
     ok = worst < 1e-4 or worst <= 2 * worst32
     if a.data and a.grads:
         gw = gw32 = gmax = 0.0
-        lines = [l.rstrip('\n') for l in open(a.data, encoding='utf-8') if l.strip()]
-        for (ids, _), line in zip(runs, lines):
-            text, _, pair = line.partition('\t')
-            types = None
-            if cfg['model_type'] == 'bert':
-                k = ids.index(ids[-1])
-                types = [0] * (k + 1) + [1] * (len(ids) - k - 1)
+        for ids, _, text, pair, types in runs:
             for output in ('logit', 'logprob'):
-                cmd = [fbin, 'explain', '--model', d, '--explainer', 'grad_x_input', '--text', text, '--target', '1',
-                       '--output', output, '--json'] + (['--pair', pair] if pair else [])
-                r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-                assert r['ids'] == ids
-                got = torch.tensor(r['scores'], dtype=torch.float64)
+                got = explain('grad_x_input', text, pair, ids, output)
                 want, want32 = (grad_x_input(cfg, Wx, ids, types, output) for Wx in (W64, W))
                 big = want.abs().max().item()  # errors relative to the input's largest score
                 gw = max(gw, (got - want).abs().max().item() / big)
@@ -170,24 +172,11 @@ def main():
         ok = ok and (gw < 1e-5 or gw <= 2 * gw32)
     if a.data and a.attention:
         aw = {}
-        lines = [l.rstrip('\n') for l in open(a.data, encoding='utf-8') if l.strip()]
-        for (ids, _), line in zip(runs, lines):
-            text, _, pair = line.partition('\t')
-            types = None
-            if cfg['model_type'] == 'bert':
-                k = ids.index(ids[-1])
-                types = [0] * (k + 1) + [1] * (len(ids) - k - 1)
-            got = {}
-            for key, name, extra in (('attention', 'attention', []), ('attention layer 0', 'attention', ['layer=0']),
-                                     ('attention_rollout', 'attention_rollout', []),
-                                     ('attention_x_gradient', 'attention_x_gradient', [])):
-                cmd = [fbin, 'explain', '--model', d, '--explainer', name, '--text', text, '--target', '1',
-                       '--output', 'logit', '--json'] + (['--pair', pair] if pair else [])
-                for e in extra:
-                    cmd += ['--param', e]
-                r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-                assert r['ids'] == ids
-                got[key] = torch.tensor(r['scores'], dtype=torch.float64)
+        for ids, _, text, pair, types in runs:
+            got = {'attention': explain('attention', text, pair, ids),
+                   'attention layer 0': explain('attention', text, pair, ids, params=['layer=0']),
+                   'attention_rollout': explain('attention_rollout', text, pair, ids),
+                   'attention_x_gradient': explain('attention_x_gradient', text, pair, ids)}
             for k in W64:
                 W64[k].requires_grad_(True)
             atts = []
